@@ -1,0 +1,73 @@
+"""The error vocabulary shared by both API clients, the pusher and the commands.
+
+Each remote failure is classified once, in its client, into one of these classes; every caller
+asks only "which class is it?" (retry, refresh, quarantine or give up).
+"""
+
+from __future__ import annotations
+
+
+class SyncError(Exception):
+    """Base class of every error this program raises on purpose."""
+
+
+class ConfigError(SyncError):
+    """The configuration is unusable; `key` names the offending setting."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"config: {key}: {problem}")
+        self.key = key
+        self.problem = problem
+
+
+class RemoteError(SyncError):
+    """A remote API answered with (or failed with) something other than success."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: int | str | None = None,
+        body_head: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.body_head = body_head
+
+
+class TransientError(RemoteError):
+    """Worth retrying later: connection trouble, timeouts, 429, 5xx, TikTok internal errors."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+
+
+class OutcomeUnknown(TransientError):
+    """The request left but no answer came back: it may or may not have been applied."""
+
+
+class PermanentError(RemoteError):
+    """Retrying will not help (validation errors, other 4xx): quarantine the action."""
+
+
+class NotFound(PermanentError):
+    """The remote record does not exist (HTTP 404)."""
+
+
+class Conflict(PermanentError):
+    """The record already exists (DealPOS duplicate invoice Number)."""
+
+
+class AuthError(RemoteError):
+    """Credentials were refused even after one refresh / re-authentication."""
+
+
+class TokenExpired(RemoteError):
+    """TikTok said the access token expired (code 105002): refresh and retry once."""
+
+
+class InvalidTimestamp(RemoteError):
+    """TikTok rejected the request timestamp (36009004, timestamp case): re-stamp and retry once."""

@@ -1,0 +1,598 @@
+"""Read `config.toml` (plus secrets from the environment) into frozen, fully validated settings.
+
+Every key is checked here, before any network call, so a typo costs one clear message naming the
+key instead of a half-finished run. The key names are a contract (`shared/spec/interface.md`).
+
+Every default lives on its dataclass below (the interface's defaults, plus these for keys it
+leaves open):
+- `schedule.jitter_seconds` = 5: spread daemon cycles a little; must stay below the interval.
+- `tiktok.timeout_seconds` and `dealpos.timeout_seconds` = 30: per HTTP request (connect and read).
+- `dealpos.shipping_variant`, `metrics.listen`, `metrics.textfile`: unset (feature off).
+
+Secrets come from, in this order: the environment (`TIKTOK_APP_SECRET`, ...), then a file
+`$CREDENTIALS_DIRECTORY/<name>` (systemd `LoadCredential=`), then the value in config.toml.
+An empty value or the placeholder `"..."` counts as not given at that source.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hmac
+import math
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Final, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sync_job.errors import ConfigError
+
+__all__ = [
+    "Config",
+    "DealposConfig",
+    "MetricsConfig",
+    "ScheduleConfig",
+    "Secret",
+    "ShopConfig",
+    "StateConfig",
+    "SyncConfig",
+    "TikTokConfig",
+    "find_config_path",
+    "load_config",
+    "parse_config",
+]
+
+PLACEHOLDER: Final = "..."
+CONFIG_ENV: Final = "SYNC_JOB_CONFIG"
+DEFAULT_CONFIG: Final = "config.toml"
+
+
+class Secret:
+    """A secret string whose repr and str never show the value."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """Return the secret value; call only where it is sent, never where it is shown."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Secret):
+            return NotImplemented
+        # Constant-time, so comparing secrets cannot leak them through timing.
+        return hmac.compare_digest(self._value.encode(), other._value.encode())
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class StateConfig:
+    """Where the SQLite state lives (relative paths are anchored at the config file's folder)."""
+
+    path: Path = Path("state/sync.db")
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """How often the daemon runs a cycle."""
+
+    interval_seconds: int = 60
+    jitter_seconds: int = 5
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    """How TikTok is read: windows, overlap, lag and how completed orders are settled."""
+
+    overlap_seconds: int = 7200
+    lag_seconds: int = 120
+    max_window_seconds: int = 86400
+    initial_lookback_seconds: int = 86400
+    timezone: str = "Asia/Jakarta"
+    settle_completed: Literal["download", "always"] = "download"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The zone in which invoice dates are calendar dates."""
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class ShopConfig:
+    """One TikTok shop and where its invoices go in DealPOS."""
+
+    id: str
+    cipher: str
+    outlet: str
+    tag: str = "TikTok"
+    invoice_prefix: str = "TT-"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TikTokConfig:
+    """TikTok Shop Open API credentials, endpoints and shops."""
+
+    base_url: str = "https://open-api.tiktokglobalshop.com"
+    auth_url: str = "https://auth.tiktok-shops.com"
+    app_key: str
+    app_secret: Secret
+    access_token: Secret
+    refresh_token: Secret
+    shops: tuple[ShopConfig, ...]
+    timeout_seconds: float = 30.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class DealposConfig:
+    """DealPOS API credentials, quota and invoice conventions."""
+
+    base_url: str
+    client_id: str
+    client_secret: Secret
+    rate_limit: int = 50
+    rate_window_seconds: float = 180.0
+    payment_method: str = "TikTok Shop"
+    default_customer: str = "TikTok Customer"
+    shipping_variant: str | None = None
+    timeout_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    """Where Prometheus metrics go: an HTTP listener, a textfile, both or neither."""
+
+    listen: str | None = None
+    textfile: Path | None = None
+
+    @property
+    def listen_address(self) -> tuple[str, int] | None:
+        """The listener as (host, port), IPv6 brackets removed; None when not listening."""
+        return None if self.listen is None else _split_host_port(self.listen)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole validated configuration."""
+
+    state: StateConfig
+    schedule: ScheduleConfig
+    sync: SyncConfig
+    tiktok: TikTokConfig
+    dealpos: DealposConfig
+    metrics: MetricsConfig
+    sku_map: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    source: Path | None = None
+
+    def secrets(self) -> tuple[Secret, ...]:
+        """Return every secret, e.g. to register them with the log redactor."""
+        t = self.tiktok
+        return (t.app_secret, t.access_token, t.refresh_token, self.dealpos.client_secret)
+
+    def shop(self, shop_id: str) -> ShopConfig:
+        """Return the shop with this id; raise ConfigError naming the known ids otherwise."""
+        for shop in self.tiktok.shops:
+            if shop.id == shop_id:
+                return shop
+        known = ", ".join(s.id for s in self.tiktok.shops)
+        raise ConfigError("tiktok.shops", f"no shop with id {shop_id!r} (configured: {known})")
+
+
+# --- converters: (dotted key, raw TOML value) -> typed value, or ConfigError ----------------------
+
+Converter = Callable[[str, Any], Any]
+
+_TYPE_NAMES: Final = {
+    bool: "a boolean",
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    list: "an array",
+    dict: "a table",
+}
+
+
+def _type_name(value: object) -> str:
+    """Name the TOML type of a value, for messages (never the value itself)."""
+    return _TYPE_NAMES.get(type(value), "a date/time")
+
+
+def _wrong_type(key: str, expected: str, value: object) -> ConfigError:
+    """Build the error for a value of the wrong TOML type."""
+    hint = ""
+    if expected == "an integer" and isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        hint = " (remove the quotes)"
+    elif expected == "a string" and isinstance(value, int | float) and not isinstance(value, bool):
+        hint = " (put it in quotes)"
+    return ConfigError(key, f"expected {expected}, got {_type_name(value)}{hint}")
+
+
+def _int_at_least(minimum: int) -> Converter:
+    """Accept an integer (never a boolean, float or string) of at least `minimum`."""
+
+    def convert(key: str, value: Any) -> int:
+        # bool is a subclass of int in Python, but `interval_seconds = true` is a mistake.
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _wrong_type(key, "an integer", value)
+        if value < minimum:
+            raise ConfigError(key, f"must be at least {minimum}, got {value}")
+        return value
+
+    return convert
+
+
+def _positive_number(key: str, value: Any) -> float:
+    """Accept a finite number above zero (integer or float)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _wrong_type(key, "a number", value)
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError(key, f"must be a number above 0, got {value}")
+    return float(value)
+
+
+def _string(key: str, value: Any) -> str:
+    """Accept any string, even an empty one."""
+    if not isinstance(value, str):
+        raise _wrong_type(key, "a string", value)
+    return value
+
+
+def _text(key: str, value: Any) -> str:
+    """Accept a string with something other than whitespace in it."""
+    if not _string(key, value).strip():
+        raise ConfigError(key, "must not be empty")
+    return str(value)
+
+
+def _url(key: str, value: Any) -> str:
+    """Accept an http(s) URL with a host; drop a trailing slash so clients can append paths."""
+    text = _text(key, value)
+    try:
+        parts = urlsplit(text)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        ok = False
+    if not ok:
+        # The value is not echoed: URLs can carry user:password.
+        raise ConfigError(key, "must be an http:// or https:// URL with a host")
+    return text.rstrip("/")
+
+
+def _choice(*options: str) -> Converter:
+    """Accept exactly one of `options`."""
+
+    def convert(key: str, value: Any) -> str:
+        if _string(key, value) not in options:
+            allowed = ", ".join(repr(o) for o in options)
+            raise ConfigError(key, f"must be one of {allowed}, got {value!r}")
+        return str(value)
+
+    return convert
+
+
+def _timezone(key: str, value: Any) -> str:
+    """Accept an IANA time zone name such as "Asia/Jakarta"."""
+    name = _text(key, value)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            key, f"unknown time zone {name!r} (use an IANA name such as 'Asia/Jakarta')"
+        ) from None
+    return name
+
+
+def _split_host_port(text: str) -> tuple[str, int]:
+    """Split "host:port" or "[v6]:port"; raise ValueError when it is not that shape."""
+    host, sep, port = text.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not sep or not host or (":" in host and not text.startswith("[")):
+        raise ValueError(text)
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(text)
+    return host, int(port)
+
+
+def _host_port(key: str, value: Any) -> str:
+    """Accept "host:port" (IPv6 in brackets), port 1-65535."""
+    text = _text(key, value)
+    try:
+        _split_host_port(text)
+    except ValueError:
+        raise ConfigError(
+            key, f"must be host:port such as '127.0.0.1:9108', got {text!r}"
+        ) from None
+    return text
+
+
+def _path(key: str, value: Any) -> Path:
+    """Accept a non-empty path; `~` is expanded, relative paths are resolved later."""
+    return Path(_text(key, value)).expanduser()
+
+
+def _secret(key: str, value: Any) -> Secret:
+    """Wrap a secret string; its messages name only the type, never the value."""
+    return Secret(_text(key, value))
+
+
+# --- the schema: which keys exist, how each is read, which are required ---------------------------
+# Defaults live on the dataclasses above (one source of truth); an absent optional key is left out
+# of the constructor arguments so the dataclass default applies.
+
+_ABSENT: Final[Any] = object()
+
+
+@dataclass(frozen=True)
+class _Key:
+    """How one key is read: converter, whether it is required, where a secret may come from."""
+
+    convert: Converter
+    required: bool = False
+    credential: str | None = None  # systemd credential name; the env variable is its upper case
+    hint: str = ""  # added to the "missing" message
+
+
+_REQUIRED_TEXT: Final = _Key(_text, required=True)
+
+
+def _secret_key(credential: str) -> _Key:
+    """A required secret that may also come from env or $CREDENTIALS_DIRECTORY."""
+    return _Key(_secret, required=True, credential=credential)
+
+
+def _shops(key: str, value: Any) -> tuple[ShopConfig, ...]:
+    """Read the [[tiktok.shops]] array: at least one, ids unique."""
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise ConfigError(key, "expected an array of tables, written [[tiktok.shops]]")
+    if not value:
+        raise ConfigError(key, "at least one [[tiktok.shops]] table is required")
+    shops = tuple(
+        ShopConfig(**_read_table(f"{key}[{i}]", item, _SHOP, {})) for i, item in enumerate(value)
+    )
+    seen: set[str] = set()
+    for i, shop in enumerate(shops):
+        if shop.id in seen:
+            raise ConfigError(f"{key}[{i}].id", f"duplicate shop id {shop.id!r}")
+        seen.add(shop.id)
+    return shops
+
+
+_SHOP: Final[Mapping[str, _Key]] = {
+    "id": _REQUIRED_TEXT,
+    "cipher": _REQUIRED_TEXT,
+    "outlet": _Key(
+        _text, required=True, hint="the DealPOS outlet that receives this shop's invoices"
+    ),
+    "tag": _Key(_text),
+    "invoice_prefix": _Key(_string),
+}
+
+_SECTIONS: Final[Mapping[str, tuple[type[Any], Mapping[str, _Key]]]] = {
+    "state": (StateConfig, {"path": _Key(_path)}),
+    "schedule": (
+        ScheduleConfig,
+        {"interval_seconds": _Key(_int_at_least(1)), "jitter_seconds": _Key(_int_at_least(0))},
+    ),
+    "sync": (
+        SyncConfig,
+        {
+            "overlap_seconds": _Key(_int_at_least(1)),
+            "lag_seconds": _Key(_int_at_least(0)),
+            "max_window_seconds": _Key(_int_at_least(1)),
+            "initial_lookback_seconds": _Key(_int_at_least(1)),
+            "timezone": _Key(_timezone),
+            "settle_completed": _Key(_choice("download", "always")),
+        },
+    ),
+    "tiktok": (
+        TikTokConfig,
+        {
+            "base_url": _Key(_url),
+            "auth_url": _Key(_url),
+            "app_key": _REQUIRED_TEXT,
+            "app_secret": _secret_key("tiktok_app_secret"),
+            "access_token": _secret_key("tiktok_access_token"),
+            "refresh_token": _secret_key("tiktok_refresh_token"),
+            "shops": _Key(_shops, required=True, hint="add at least one [[tiktok.shops]] table"),
+            "timeout_seconds": _Key(_positive_number),
+        },
+    ),
+    "dealpos": (
+        DealposConfig,
+        {
+            "base_url": _Key(_url, required=True, hint="e.g. 'https://mybrand.dealpos.net'"),
+            "client_id": _REQUIRED_TEXT,
+            "client_secret": _secret_key("dealpos_client_secret"),
+            "rate_limit": _Key(_int_at_least(1)),
+            "rate_window_seconds": _Key(_positive_number),
+            "payment_method": _Key(_text),
+            "default_customer": _Key(_text),
+            "shipping_variant": _Key(_text),
+            "timeout_seconds": _Key(_positive_number),
+        },
+    ),
+    "metrics": (MetricsConfig, {"listen": _Key(_host_port), "textfile": _Key(_path)}),
+}
+
+_TOP_LEVEL: Final = (*_SECTIONS, "sku_map")
+
+
+# --- reading --------------------------------------------------------------------------------------
+
+
+def _join(prefix: str, name: str) -> str:
+    """Dotted key of `name` inside `prefix` ("" at the top level)."""
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _reject_unknown(where: str, table: Mapping[str, Any], known: tuple[str, ...]) -> None:
+    """Raise for the first key not in `known`, suggesting the closest known one."""
+    for name in table:
+        if name in known:
+            continue
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
+        raise ConfigError(_join(where, name), f"unknown key; {hint}")
+
+
+def _as_table(key: str, value: Any) -> Mapping[str, Any]:
+    """Check that a section is a TOML table."""
+    if not isinstance(value, dict):
+        raise _wrong_type(key, "a table", value)
+    return value
+
+
+def _read_table(
+    where: str, raw: Any, schema: Mapping[str, _Key], env: Mapping[str, str]
+) -> dict[str, Any]:
+    """Validate one table against its schema; return constructor arguments for keys given."""
+    table = _as_table(where, raw)
+    _reject_unknown(where, table, tuple(schema))
+    read = {
+        name: _read_key(_join(where, name), table.get(name, _ABSENT), key, env)
+        for name, key in schema.items()
+    }
+    return {name: value for name, value in read.items() if value is not _ABSENT}
+
+
+def _read_key(dotted: str, value: Any, key: _Key, env: Mapping[str, str]) -> Any:
+    """Resolve one key (secret sources first) and convert it; _ABSENT when optional and unset."""
+    if key.credential is not None:
+        value = _secret_source(dotted, key.credential, value, env)
+    if value is _ABSENT:
+        if key.required:
+            raise ConfigError(dotted, _missing(key))
+        return _ABSENT
+    return key.convert(dotted, value)
+
+
+def _missing(key: _Key) -> str:
+    """Explain a missing required key, naming every place it may come from."""
+    if key.credential is None:
+        return f"missing; {key.hint}" if key.hint else "missing"
+    return (
+        f"missing; set env {key.credential.upper()}, the file "
+        f"$CREDENTIALS_DIRECTORY/{key.credential}, or this key "
+        "(the placeholder '...' does not count)"
+    )
+
+
+def _given(value: Any) -> bool:
+    """True unless the value is empty or the example's placeholder."""
+    return not (isinstance(value, str) and value.strip() in ("", PLACEHOLDER))
+
+
+def _secret_source(dotted: str, name: str, in_file: Any, env: Mapping[str, str]) -> Any:
+    """Pick a secret from env, then $CREDENTIALS_DIRECTORY/<name>, then the file."""
+    from_env = env.get(name.upper(), "")
+    if _given(from_env):
+        return from_env
+    directory = env.get("CREDENTIALS_DIRECTORY", "")
+    if directory:
+        path = Path(directory) / name
+        try:
+            from_credential = path.read_text(encoding="utf-8").rstrip("\r\n")
+        except FileNotFoundError:
+            from_credential = ""
+        except (OSError, UnicodeDecodeError) as exc:
+            problem = getattr(exc, "strerror", None) or "not UTF-8 text"
+            raise ConfigError(dotted, f"cannot read credential file {path}: {problem}") from None
+        if _given(from_credential):
+            return from_credential
+    return in_file if in_file is _ABSENT or _given(in_file) else _ABSENT
+
+
+def _sku_map(raw: Any) -> Mapping[str, str]:
+    """Read [sku_map]: TikTok seller SKU -> DealPOS variant code, both non-empty strings."""
+    table = _as_table("sku_map", raw)
+    mapping = {sku: _text(f'sku_map."{sku}"', code) for sku, code in table.items()}
+    if "" in mapping:
+        raise ConfigError("sku_map", "a TikTok SKU must not be empty")
+    return MappingProxyType(mapping)
+
+
+def _anchor(base: Path | None, path: Path) -> Path:
+    """Anchor a relative path at the config file's folder (left alone without a file)."""
+    return path if base is None or path.is_absolute() else base / path
+
+
+def _anchor_paths(config: Config, base: Path | None) -> Config:
+    """Anchor the state path and the metrics textfile at the config file's folder."""
+    textfile = config.metrics.textfile
+    return replace(
+        config,
+        state=replace(config.state, path=_anchor(base, config.state.path)),
+        metrics=replace(
+            config.metrics, textfile=None if textfile is None else _anchor(base, textfile)
+        ),
+    )
+
+
+def _check_across(config: Config) -> None:
+    """Checks that involve two keys."""
+    schedule = config.schedule
+    if schedule.jitter_seconds >= schedule.interval_seconds:
+        raise ConfigError(
+            "schedule.jitter_seconds",
+            f"must be below schedule.interval_seconds ({schedule.interval_seconds}), "
+            f"got {schedule.jitter_seconds}",
+        )
+
+
+def parse_config(
+    data: Mapping[str, Any], env: Mapping[str, str], source: Path | None = None
+) -> Config:
+    """Validate parsed TOML plus secrets from `env` into a Config; raise ConfigError."""
+    _reject_unknown("", data, _TOP_LEVEL)
+    sections = {
+        name: cls(**_read_table(name, data.get(name, {}), keys, env))
+        for name, (cls, keys) in _SECTIONS.items()
+    }
+    config = Config(**sections, sku_map=_sku_map(data.get("sku_map", {})), source=source)
+    _check_across(config)
+    return _anchor_paths(config, None if source is None else source.parent)
+
+
+def _toml_problem(exc: tomllib.TOMLDecodeError, text: str) -> str:
+    """Describe a TOML syntax error with its line and column (tomllib omits it at the end)."""
+    message = str(exc)
+    if message.endswith("(at end of document)"):
+        message = message[: -len(")")] + f", line {text.count(chr(10)) + 1})"
+    return f"invalid TOML: {message}"
+
+
+def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
+    """Read and validate a config file; `env` defaults to os.environ; raise ConfigError."""
+    env = os.environ if env is None else env
+    path = path.expanduser().absolute()
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(path), "file not found (use --config or $SYNC_JOB_CONFIG)") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), f"not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(str(path), f"cannot read: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), _toml_problem(exc, text)) from None
+    return parse_config(data, env, source=path)
+
+
+def find_config_path(explicit: str | None, env: Mapping[str, str]) -> Path:
+    """Pick the config file: --config, else $SYNC_JOB_CONFIG, else ./config.toml."""
+    chosen = explicit or env.get(CONFIG_ENV) or DEFAULT_CONFIG
+    return Path(chosen).expanduser()

@@ -1,0 +1,185 @@
+"""Logging set-up: structlog and stdlib records through one chain, JSON or console, redacted.
+
+Records from `requests`, `urllib3` and `apscheduler` (stdlib logging) and from our own structlog
+loggers end in the same `ProcessorFormatter`, so every line has the same shape: ISO UTC timestamp,
+level, logger name, the bound contextvars (`run_id`, `shop_id`, ...), then the event.
+
+Logs go to stderr by default so stdout stays clean for `status --json`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from collections.abc import Iterable
+from typing import Any, Final, TextIO
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+__all__ = ["configure_logging", "redact_secrets", "register_secret", "register_secrets"]
+
+MASK: Final = "***"
+HANDLER_NAME: Final = "sync_job"
+# Secrets shorter than this are not registered: masking e.g. "ab" would garble every log line
+# while protecting nothing.
+MIN_SECRET_LENGTH: Final = 4
+# Keys whose values are masked whatever they contain (compared lower-cased, as substrings).
+SENSITIVE_KEY_PARTS: Final = ("secret", "token", "password", "authorization")
+# Libraries that are chatty at INFO (one line per HTTP connection, per scheduled run).
+QUIET_LOGGERS: Final = ("urllib3", "apscheduler")
+# JSON lines start with these, whatever order the call site used, so they are easy to scan.
+LEADING_KEYS: Final = ("timestamp", "level", "logger", "event")
+_MAX_DEPTH: Final = 8
+
+_lock = threading.Lock()
+# Longest first, so a secret that contains another one is masked whole. Replaced, never mutated,
+# so the redactor can read it without the lock.
+_secrets: tuple[str, ...] = ()
+
+
+def register_secret(value: str) -> None:
+    """Mask this value wherever it appears in any later log line."""
+    global _secrets
+    if len(value) < MIN_SECRET_LENGTH:
+        return
+    with _lock:
+        if value not in _secrets:
+            _secrets = tuple(sorted((*_secrets, value), key=len, reverse=True))
+
+
+def register_secrets(values: Iterable[str]) -> None:
+    """Register several secrets at once (e.g. every secret of the config)."""
+    for value in values:
+        register_secret(value)
+
+
+def _mask_text(text: str) -> str:
+    """Replace every registered secret inside `text`."""
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def _is_sensitive(key: object) -> bool:
+    """True for keys such as `app_secret`, `x-tts-access-token`, `Authorization`, `password`."""
+    name = str(key).lower()
+    return any(part in name for part in SENSITIVE_KEY_PARTS)
+
+
+def _redact(value: Any, depth: int = 0) -> Any:
+    """Return `value` with secrets masked; objects are rendered (repr) first so none hide inside."""
+    if isinstance(value, str):
+        return _mask_text(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if depth < _MAX_DEPTH and isinstance(value, dict):
+        return {k: _redact_item(k, v, depth + 1) for k, v in value.items()}
+    if depth < _MAX_DEPTH and isinstance(value, list | tuple | set | frozenset):
+        return [_redact(item, depth + 1) for item in value]
+    # Exceptions, requests objects, Secret, ...: the renderer would repr them anyway.
+    return _mask_text(repr(value))
+
+
+def _redact_item(key: object, value: Any, depth: int) -> Any:
+    """Mask a value entirely when its key is sensitive (numbers and None are left alone)."""
+    if _is_sensitive(key) and not (value is None or isinstance(value, bool | int | float)):
+        return MASK
+    return _redact(value, depth)
+
+
+def redact_secrets(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
+    """Processor: mask registered secrets in every value and whole values of sensitive keys."""
+    return {key: _redact_item(key, value, 0) for key, value in event_dict.items()}
+
+
+def _leading_keys_first(
+    logger: WrappedLogger, method_name: str, event_dict: EventDict
+) -> EventDict:
+    """Processor: move timestamp, level, logger and event to the front of the line."""
+    first = {key: event_dict[key] for key in LEADING_KEYS if key in event_dict}
+    return first | {k: v for k, v in event_dict.items() if k not in first}
+
+
+def _shared_processors() -> list[Processor]:
+    """Processors run on every record, structlog or stdlib, before rendering."""
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.ExtraAdder(),
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.StackInfoRenderer(),
+    ]
+
+
+def _renderers(json: bool, colors: bool) -> list[Processor]:
+    """JSON lines for machines, the console renderer for people."""
+    if json:
+        return [_leading_keys_first, structlog.processors.JSONRenderer()]
+    # Tracebacks are pre-rendered to text (so they can be redacted, and so rich's local-variable
+    # dump never prints a secret); print that text as is.
+    plain = structlog.dev.plain_traceback
+    return [structlog.dev.ConsoleRenderer(colors=colors, exception_formatter=plain)]
+
+
+def _formatter(json: bool, colors: bool) -> logging.Formatter:
+    """The one formatter every record goes through: exception to text, redact, render."""
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=_shared_processors(),
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            # Rendering the traceback to text before redaction is what lets us mask secrets in it.
+            structlog.processors.format_exc_info,
+            redact_secrets,
+            *_renderers(json, colors),
+        ],
+    )
+
+
+def _is_tty(stream: TextIO) -> bool:
+    """True when the stream is an open terminal."""
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # no isatty, or already closed
+        return False
+
+
+def _install_handler(stream: TextIO, formatter: logging.Formatter, level: int) -> None:
+    """Replace our root handler (not anyone else's, e.g. pytest's) with a fresh one."""
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
+        root.removeHandler(old)
+        old.close()
+    handler = logging.StreamHandler(stream)
+    handler.set_name(HANDLER_NAME)
+    handler.setFormatter(formatter)
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+def configure_logging(
+    *, verbose: bool = False, json: bool | None = None, stream: TextIO | None = None
+) -> None:
+    """Set up structlog and stdlib logging; safe to call again (replaces the previous set-up)."""
+    stream = sys.stderr if stream is None else stream
+    tty = _is_tty(stream)
+    formatter = _formatter(json=not tty if json is None else json, colors=tty)
+    _install_handler(stream, formatter, logging.DEBUG if verbose else logging.INFO)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.WARNING)
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *_shared_processors(),
+            structlog.stdlib.PositionalArgumentsFormatter(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        # Not cached: tests (structlog.testing.capture_logs) and re-configuration must take effect
+        # on loggers created at import time; the cost is negligible at our log volume.
+        cache_logger_on_first_use=False,
+    )

@@ -1,0 +1,396 @@
+"""TikTok Shop Open API client: signed requests, retries, token refresh and paged searches."""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import requests
+import structlog
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity.wait import wait_exponential_jitter
+
+from sync_job.errors import (
+    AuthError,
+    InvalidTimestamp,
+    PermanentError,
+    RemoteError,
+    TokenExpired,
+    TransientError,
+)
+from sync_job.jsonutil import dumps
+from sync_job.tiktok.envelope import classify
+from sync_job.tiktok.signing import sign, signed_params
+
+ORDERS_SEARCH = "/order/202309/orders/search"
+ORDERS_DETAIL = "/order/202309/orders"
+RETURNS_SEARCH = "/return_refund/202309/returns/search"
+AUTHORIZED_SHOPS = "/authorization/202309/shops"
+TOKEN_REFRESH = "/api/v2/token/refresh"
+
+ORDER_PAGE_SIZE = 100
+RETURN_PAGE_SIZE = 50
+DETAIL_CHUNK = 50
+# shop_cipher is rejected on these paths (they are app- or seller-scoped, not shop-scoped).
+_UNSCOPED_PREFIXES = ("/authorization/", "/seller/")
+# Expiry values are documented as absolute Unix times; anything this small can only be a relative
+# "expires in" value, which read as absolute would look long expired and refresh on every call.
+_RELATIVE_EXPIRY_LIMIT = 1_000_000_000
+
+_log = structlog.get_logger()
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """An access/refresh token pair with absolute Unix expiry times (0 = unknown)."""
+
+    access_token: str = field(repr=False)
+    access_expires_at: int
+    refresh_token: str = field(repr=False)
+    refresh_expires_at: int
+
+
+class TokenStore(Protocol):
+    """Where refreshed tokens live between runs (the state database)."""
+
+    def load_tokens(self, app_key: str) -> Tokens | None:
+        """Return the stored tokens for this app, or None if none were saved yet."""
+        ...
+
+    def save_tokens(self, app_key: str, tokens: Tokens) -> None:
+        """Persist both tokens in one write."""
+        ...
+
+
+@dataclass(frozen=True)
+class Window:
+    """A half-open update-time window [start, end) in Unix seconds."""
+
+    start: int
+    end: int
+
+    def __post_init__(self) -> None:
+        """Reject a window that ends before it starts."""
+        if self.end < self.start:
+            raise ValueError(f"window ends ({self.end}) before it starts ({self.start})")
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of search results; `total_count` is TikTok's estimate, for logs only."""
+
+    items: list[dict[str, Any]]
+    number: int
+    total_count: int | None
+
+
+@dataclass(frozen=True)
+class _Request:
+    """One logical API call; it is stamped and signed afresh on every attempt."""
+
+    method: str
+    path: str
+    query: Mapping[str, str]
+    body: bytes | None
+    shop_cipher: str | None
+
+
+@dataclass
+class _Recovery:
+    """The once-per-call recoveries already spent (token refresh, re-stamp)."""
+
+    refreshed: bool = False
+    refresh_pending: bool = False
+    restamped: bool = False
+
+
+class TikTokClient:
+    """Talks to the TikTok Shop Open API; every failure leaves as a sync_job.errors class."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        auth_url: str,
+        app_key: str,
+        app_secret: str,
+        initial_tokens: Tokens,
+        token_store: TokenStore,
+        session: requests.Session | None = None,
+        timeout: float = 30.0,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        max_attempts: int = 6,
+        max_backoff: float = 60.0,
+        refresh_margin_seconds: int = 86400,
+    ) -> None:
+        """Set up the client; tokens saved in `token_store` win over `initial_tokens`."""
+        self._base_url = base_url.rstrip("/")
+        self._auth_url = auth_url.rstrip("/")
+        self._app_key = app_key
+        self._app_secret = app_secret
+        self._token_store = token_store
+        self._tokens = token_store.load_tokens(app_key) or initial_tokens
+        # The access token this client itself obtained last: never proactively refreshed again.
+        self._fresh_access_token: str | None = None
+        self._session = session or requests.Session()
+        self._timeout = timeout
+        self._clock = clock
+        self._sleep = sleep
+        self._max_attempts = max_attempts
+        self._max_backoff = max_backoff
+        self._refresh_margin = refresh_margin_seconds
+        self._backoff = wait_exponential_jitter(initial=1, max=max_backoff, jitter=1)
+        self.calls: collections.Counter[str] = collections.Counter()
+
+    # -- public API -------------------------------------------------------------------------
+
+    def iter_orders(self, shop_cipher: str, window: Window) -> Iterator[Page]:
+        """Yield pages of orders updated in `window`, oldest update first."""
+        return self._search(ORDERS_SEARCH, "orders", ORDER_PAGE_SIZE, shop_cipher, window)
+
+    def iter_returns(self, shop_cipher: str, window: Window) -> Iterator[Page]:
+        """Yield pages of returns updated in `window`, oldest update first."""
+        return self._search(RETURNS_SEARCH, "return_orders", RETURN_PAGE_SIZE, shop_cipher, window)
+
+    def fetch_orders(self, shop_cipher: str, ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Fetch the current detail of these orders (in chunks of 50 ids)."""
+        if isinstance(ids, str):
+            raise TypeError("ids must be a sequence of order ids, not one string")
+        unique = list(dict.fromkeys(ids))
+        orders: list[dict[str, Any]] = []
+        for start in range(0, len(unique), DETAIL_CHUNK):
+            query = {"ids": ",".join(unique[start : start + DETAIL_CHUNK])}
+            data = self._call("GET", ORDERS_DETAIL, query, shop_cipher=shop_cipher)
+            orders.extend(_items(data, "orders", ORDERS_DETAIL))
+        return orders
+
+    def fetch_authorized_shops(self) -> list[dict[str, Any]]:
+        """List the shops this app is authorized for (id, cipher, name, region, ...)."""
+        data = self._call("GET", AUTHORIZED_SHOPS, {})
+        return _items(data, "shops", AUTHORIZED_SHOPS)
+
+    def refresh_tokens(self) -> Tokens:
+        """Exchange the refresh token for a new pair, save it, then start using it."""
+        return self._retrying()(self._refresh_once)
+
+    # -- paging -----------------------------------------------------------------------------
+
+    def _search(
+        self, path: str, key: str, page_size: int, shop_cipher: str, window: Window
+    ) -> Iterator[Page]:
+        """Page through a search sorted by update_time ascending until next_page_token is empty."""
+        if window.start == window.end:
+            return
+        body = dumps({"update_time_ge": window.start, "update_time_lt": window.end}).encode()
+        token = ""  # lives only in this generator: page tokens are never persisted
+        for number in itertools.count(1):
+            query = {
+                "page_size": str(page_size),
+                "sort_field": "update_time",
+                "sort_order": "ASC",
+                "page_token": token,  # empty on the first page, so dropped from the request
+            }
+            data = self._call("POST", path, query, body=body, shop_cipher=shop_cipher)
+            yield Page(_items(data, key, path), number, _total_count(data))
+            next_token = data.get("next_page_token")
+            if not next_token:
+                return
+            if next_token == token:
+                raise PermanentError(f"TikTok {path}: next_page_token repeated on page {number}")
+            token = str(next_token)
+
+    # -- one logical call -------------------------------------------------------------------
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str],
+        *,
+        body: bytes | None = None,
+        shop_cipher: str | None = None,
+    ) -> dict[str, Any]:
+        """Make one API call with retries; return the envelope's `data`."""
+        request = _Request(method, path, dict(query), body, shop_cipher)
+        return self._retrying()(self._attempt, request, _Recovery())
+
+    def _retrying(self) -> Retrying:
+        """Build the retry policy: only TransientError is retried, with backoff and Retry-After."""
+        return Retrying(
+            stop=stop_after_attempt(self._max_attempts),
+            wait=self._wait,
+            retry=retry_if_exception_type(TransientError),
+            sleep=self._sleep,
+            before_sleep=_log_retry,
+            reraise=True,
+        )
+
+    def _wait(self, state: RetryCallState) -> float:
+        """Wait max(Retry-After, exponential backoff with jitter), capped at max_backoff."""
+        error = state.outcome.exception() if state.outcome else None
+        hint = error.retry_after if isinstance(error, TransientError) else None
+        return min(max(hint or 0.0, self._backoff(state)), self._max_backoff)
+
+    def _attempt(self, request: _Request, recovery: _Recovery) -> dict[str, Any]:
+        """Send once, spending at most one token refresh and one re-stamp per logical call."""
+        while True:  # bounded: each except branch below can continue the loop only once
+            if recovery.refresh_pending or self._expiring():
+                self._refresh_once()
+                recovery.refresh_pending = False
+            try:
+                return self._send_signed(request)
+            except TokenExpired as exc:
+                if recovery.refreshed:
+                    raise AuthError(
+                        f"{exc}; still expired after a refresh", status=exc.status, code=exc.code
+                    ) from exc
+                recovery.refreshed = recovery.refresh_pending = True
+            except InvalidTimestamp:
+                if recovery.restamped:
+                    raise
+                recovery.restamped = True
+                _log.warning("tiktok.restamp", path=request.path)
+
+    def _expiring(self) -> bool:
+        """Tell whether the access token's known expiry is within the refresh margin."""
+        tokens = self._tokens
+        if tokens.access_expires_at == 0 or tokens.access_token == self._fresh_access_token:
+            return False
+        return tokens.access_expires_at - self._clock() <= self._refresh_margin
+
+    def _send_signed(self, request: _Request) -> dict[str, Any]:
+        """Stamp, sign and send one attempt of a request."""
+        params = {**request.query, "app_key": self._app_key, "timestamp": str(int(self._clock()))}
+        if request.shop_cipher and not request.path.startswith(_UNSCOPED_PREFIXES):
+            params["shop_cipher"] = request.shop_cipher
+        params = signed_params(params)  # empty values are dropped from the request too
+        params["sign"] = sign(request.path, params, request.body, self._app_secret)
+        url = f"{self._base_url}{request.path}?{_encode_query(params)}"
+        headers = {
+            "content-type": "application/json",
+            "x-tts-access-token": self._tokens.access_token,
+        }
+        return self._exchange(request.method, request.path, url, request.body, headers)
+
+    def _exchange(
+        self, method: str, path: str, url: str, body: bytes | None, headers: Mapping[str, str]
+    ) -> dict[str, Any]:
+        """Send one HTTP request and classify what came back (never logs or raises the URL)."""
+        self.calls[path] += 1
+        outcome: requests.Response | requests.RequestException
+        try:
+            outcome = self._session.request(
+                method, url, data=body, headers=dict(headers), timeout=self._timeout
+            )
+        except requests.RequestException as exc:
+            outcome = exc
+        # Classified outside the except block so the requests exception (whose text holds the
+        # URL, and on token calls the app_secret) is not chained onto the error we raise.
+        return classify(path, outcome, now=self._clock(), scrub=self._scrub)
+
+    # -- tokens -----------------------------------------------------------------------------
+
+    def _refresh_once(self) -> Tokens:
+        """Make one refresh request; save the new pair before anything uses it."""
+        tokens = self._tokens_from(self._request_refresh())
+        self._token_store.save_tokens(self._app_key, tokens)
+        self._tokens = tokens
+        self._fresh_access_token = tokens.access_token
+        _log.info(
+            "tiktok.tokens_refreshed",
+            access_expires_at=tokens.access_expires_at,
+            refresh_expires_at=tokens.refresh_expires_at,
+        )
+        return tokens
+
+    def _request_refresh(self) -> dict[str, Any]:
+        """Ask the token host for a new pair; a refusal (not a hiccup) is an AuthError."""
+        query = {
+            "app_key": self._app_key,
+            "app_secret": self._app_secret,
+            "refresh_token": self._tokens.refresh_token,
+            "grant_type": "refresh_token",
+        }
+        url = f"{self._auth_url}{TOKEN_REFRESH}?{_encode_query(query)}"
+        try:
+            return self._exchange("GET", TOKEN_REFRESH, url, None, {})
+        except TransientError:
+            raise
+        except RemoteError as exc:
+            raise AuthError(
+                f"token refresh refused, re-authorize the app: {exc}",
+                status=exc.status,
+                code=exc.code,
+            ) from exc
+
+    def _tokens_from(self, data: Mapping[str, Any]) -> Tokens:
+        """Build Tokens from a refresh answer, keeping the old refresh token if none came back."""
+        access = data.get("access_token")
+        if not isinstance(access, str) or not access:
+            raise AuthError(f"TikTok {TOKEN_REFRESH}: the answer carried no access_token")
+        refresh = data.get("refresh_token")
+        now = int(self._clock())
+        return Tokens(
+            access_token=access,
+            access_expires_at=_expiry(data.get("access_token_expire_in"), now),
+            refresh_token=refresh
+            if isinstance(refresh, str) and refresh
+            else self._tokens.refresh_token,
+            refresh_expires_at=_expiry(data.get("refresh_token_expire_in"), now),
+        )
+
+    def _scrub(self, text: str) -> str:
+        """Blank out the app secret and tokens wherever a server echoes them back."""
+        for secret in (self._app_secret, self._tokens.access_token, self._tokens.refresh_token):
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+
+def _encode_query(params: Mapping[str, str]) -> str:
+    """Percent-encode every key and value, `+`, `/` and `,` included (raw values are signed)."""
+    return "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in sorted(params.items()))
+
+
+def _items(data: Mapping[str, Any], key: str, path: str) -> list[dict[str, Any]]:
+    """Return `data[key]` as a list of objects; a missing list is empty, a malformed one fatal."""
+    value = data.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise PermanentError(f"TikTok {path}: data.{key} is not a list of objects")
+    return value
+
+
+def _total_count(data: Mapping[str, Any]) -> int | None:
+    """Return the page's total_count when it is an integer."""
+    value = data.get("total_count")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _expiry(value: Any, now: int) -> int:
+    """Read an expiry as absolute Unix seconds; 0 when unknown."""
+    try:
+        seconds = int(value)
+    except (TypeError, ValueError):
+        return 0
+    if seconds <= 0:
+        return 0
+    return seconds + now if seconds < _RELATIVE_EXPIRY_LIMIT else seconds
+
+
+def _log_retry(state: RetryCallState) -> None:
+    """Log a retry that is about to sleep (the error text carries path, code and request_id)."""
+    error = state.outcome.exception() if state.outcome else None
+    _log.warning(
+        "tiktok.retrying",
+        attempt=state.attempt_number,
+        wait=round(state.upcoming_sleep, 3),
+        error=str(error),
+    )

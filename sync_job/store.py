@@ -1,0 +1,520 @@
+"""The state database: one SQLite file (via sqlite-utils) holding everything the job knows.
+
+Tables: orders (snapshot), returns, ledger (what DealPOS has), outbox, cursors, attention, runs,
+tokens, locks. Writes that belong together go through `atomic()`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from sqlite_utils import Migrations
+
+from sync_job import jsonutil
+from sync_job.flow import Action, InvoiceState
+from sync_job.tiktok.client import Tokens
+
+migrations = Migrations("sync_job")
+
+
+@migrations()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    """Create the first schema."""
+    db.executescript(
+        """
+        CREATE TABLE orders (shop_id TEXT NOT NULL, order_id TEXT NOT NULL, status TEXT NOT NULL,
+            update_time INTEGER NOT NULL, content_hash TEXT NOT NULL, raw TEXT NOT NULL,
+            recorded_at TEXT NOT NULL, PRIMARY KEY (shop_id, order_id));
+        CREATE TABLE returns (shop_id TEXT NOT NULL, return_id TEXT NOT NULL,
+            order_id TEXT NOT NULL,
+            return_status TEXT NOT NULL, update_time INTEGER NOT NULL, raw TEXT NOT NULL,
+            PRIMARY KEY (shop_id, return_id));
+        CREATE INDEX returns_by_order ON returns (shop_id, order_id);
+        CREATE TABLE ledger (shop_id TEXT NOT NULL, order_id TEXT NOT NULL, number TEXT NOT NULL,
+            invoice_id TEXT, record TEXT NOT NULL, fulfillment TEXT NOT NULL, payment TEXT NOT NULL,
+            lines TEXT, updated_at TEXT NOT NULL, PRIMARY KEY (shop_id, order_id));
+        CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, shop_id TEXT NOT NULL,
+            order_id TEXT NOT NULL, action TEXT NOT NULL, fulfillment TEXT NOT NULL,
+            payment TEXT NOT NULL, state TEXT NOT NULL, in_doubt INTEGER NOT NULL DEFAULT 0,
+            attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL, UNIQUE (shop_id, order_id, action));
+        CREATE INDEX outbox_by_state ON outbox (shop_id, state, id);
+        CREATE TABLE cursors (shop_id TEXT NOT NULL, stream TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            updated_at TEXT NOT NULL, PRIMARY KEY (shop_id, stream));
+        CREATE TABLE attention (id INTEGER PRIMARY KEY AUTOINCREMENT, shop_id TEXT NOT NULL,
+            order_id TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, message TEXT NOT NULL,
+            details TEXT, created_at TEXT NOT NULL, resolved_at TEXT, UNIQUE (shop_id, kind, key));
+        CREATE INDEX attention_open ON attention (shop_id, resolved_at);
+        CREATE TABLE runs (id TEXT PRIMARY KEY, shop_id TEXT NOT NULL, mode TEXT NOT NULL,
+            started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL, counts TEXT,
+            error TEXT);
+        CREATE INDEX runs_by_shop ON runs (shop_id, started_at);
+        CREATE TABLE tokens (app_key TEXT PRIMARY KEY, access_token TEXT NOT NULL,
+            access_expires_at INTEGER NOT NULL, refresh_token TEXT NOT NULL,
+            refresh_expires_at INTEGER NOT NULL, updated_at TEXT NOT NULL);
+        CREATE TABLE locks (shop_id TEXT PRIMARY KEY, holder TEXT NOT NULL, pid INTEGER NOT NULL,
+            host TEXT NOT NULL, expires_at REAL NOT NULL);
+        """
+    )
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """One outbox action as stored."""
+
+    id: int
+    shop_id: str
+    order_id: str
+    action: Action
+    state: str
+    in_doubt: bool
+    attempts: int
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """What DealPOS has for one order, as far as this job knows."""
+
+    number: str
+    invoice_id: str | None
+    state: InvoiceState
+    lines: dict[str, int] | None
+
+
+def _secure_path(path: Path) -> None:
+    """Create the folder (0700) and file (0600) before SQLite does, so nobody else can read them."""
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+
+
+def iso_now(clock: Callable[[], float]) -> str:
+    """The clock's now as an ISO-8601 UTC timestamp."""
+    return datetime.fromtimestamp(clock(), UTC).isoformat(timespec="seconds")
+
+
+class Store:
+    """Typed access to the state database."""
+
+    def __init__(
+        self, db: sqlite_utils.Database, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.db = db
+        self.clock = clock
+
+    @classmethod
+    def open(cls, path: Path, *, clock: Callable[[], float] = time.time) -> Store:
+        """Open (creating with safe permissions and migrating) the state database at `path`."""
+        _secure_path(path)
+        # isolation_level=None: no implicit transactions; every multi-statement write says atomic().
+        conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
+        db = sqlite_utils.Database(conn)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA busy_timeout=30000")
+        migrations.apply(db)
+        return cls(db, clock=clock)
+
+    @classmethod
+    def memory(cls, *, clock: Callable[[], float] = time.time) -> Store:
+        """An in-memory store (dry runs and tests)."""
+        db = sqlite_utils.Database(sqlite3.connect(":memory:", isolation_level=None))
+        migrations.apply(db)
+        return cls(db, clock=clock)
+
+    def copy_to_memory(self) -> Store:
+        """A private in-memory copy, for dry runs that must change nothing."""
+        target = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+        self.db.conn.backup(target)
+        return Store(sqlite_utils.Database(target), clock=self.clock)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[None]:
+        """Group writes into one transaction (nested calls become savepoints)."""
+        with self.db.atomic():
+            yield
+
+    def now(self) -> str:
+        """Now, as stored."""
+        return iso_now(self.clock)
+
+    def _one(self, sql: str, params: tuple[Any, ...]) -> sqlite3.Row | None:
+        cursor = self.db.execute(sql, params)
+        cursor.row_factory = sqlite3.Row
+        row: sqlite3.Row | None = cursor.fetchone()
+        return row
+
+    def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        cursor = self.db.execute(sql, params)
+        cursor.row_factory = sqlite3.Row
+        return cursor.fetchall()
+
+    # -- tokens (the TikTok TokenStore protocol) ------------------------------------------------
+
+    def load_tokens(self, app_key: str) -> Tokens | None:
+        """The newest TikTok tokens saved for this app, if any."""
+        row = self._one("SELECT * FROM tokens WHERE app_key = ?", (app_key,))
+        if row is None:
+            return None
+        return Tokens(
+            row["access_token"],
+            row["access_expires_at"],
+            row["refresh_token"],
+            row["refresh_expires_at"],
+        )
+
+    def save_tokens(self, app_key: str, tokens: Tokens) -> None:
+        """Persist both new tokens in one write (a refresh invalidates the old refresh token)."""
+        with self.atomic():
+            self.db.execute(
+                "INSERT OR REPLACE INTO tokens VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    app_key,
+                    tokens.access_token,
+                    tokens.access_expires_at,
+                    tokens.refresh_token,
+                    tokens.refresh_expires_at,
+                    self.now(),
+                ),
+            )
+
+    # -- cursors ----------------------------------------------------------------------------------
+
+    def get_cursor(self, shop_id: str, stream: str) -> int | None:
+        """The cursor of one stream (Unix seconds), or None before the first run."""
+        row = self._one(
+            "SELECT position FROM cursors WHERE shop_id = ? AND stream = ?", (shop_id, stream)
+        )
+        return None if row is None else int(row["position"])
+
+    def advance_cursor(self, shop_id: str, stream: str, position: int) -> None:
+        """Move a cursor forward to `position`; it never moves backwards."""
+        self.db.execute(
+            "INSERT INTO cursors VALUES (?, ?, ?, ?) ON CONFLICT (shop_id, stream) DO UPDATE SET "
+            "position = MAX(position, excluded.position), updated_at = excluded.updated_at",
+            (shop_id, stream, position, self.now()),
+        )
+
+    # -- order snapshot ---------------------------------------------------------------------------
+
+    def get_order_versions(self, shop_id: str, order_ids: list[str]) -> dict[str, tuple[int, str]]:
+        """(update_time, content hash) of the recorded copy of each order id present."""
+        if not order_ids:
+            return {}
+        marks = ",".join("?" * len(order_ids))
+        rows = self._all(
+            f"SELECT order_id, update_time, content_hash FROM orders "
+            f"WHERE shop_id = ? AND order_id IN ({marks})",
+            (shop_id, *order_ids),
+        )
+        return {r["order_id"]: (r["update_time"], r["content_hash"]) for r in rows}
+
+    def record_order(
+        self,
+        shop_id: str,
+        order_id: str,
+        status: str,
+        update_time: int,
+        content_hash: str,
+        raw: dict[str, Any],
+    ) -> None:
+        """Store the newest copy of an order."""
+        self.db.execute(
+            "INSERT OR REPLACE INTO orders VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (shop_id, order_id, status, update_time, content_hash, jsonutil.dumps(raw), self.now()),
+        )
+
+    def get_order_raw(self, shop_id: str, order_id: str) -> dict[str, Any] | None:
+        """The recorded raw TikTok order, or None."""
+        row = self._one(
+            "SELECT raw FROM orders WHERE shop_id = ? AND order_id = ?", (shop_id, order_id)
+        )
+        return None if row is None else dict(jsonutil.loads(row["raw"]))
+
+    def count_orders(self, shop_id: str) -> int:
+        """How many orders the snapshot holds for a shop."""
+        row = self._one("SELECT COUNT(*) AS n FROM orders WHERE shop_id = ?", (shop_id,))
+        return 0 if row is None else int(row["n"])
+
+    # -- returns ----------------------------------------------------------------------------------
+
+    def get_return_update_time(self, shop_id: str, return_id: str) -> int | None:
+        """The update_time of the recorded copy of a return."""
+        row = self._one(
+            "SELECT update_time FROM returns WHERE shop_id = ? AND return_id = ?",
+            (shop_id, return_id),
+        )
+        return None if row is None else int(row["update_time"])
+
+    def record_return(
+        self,
+        shop_id: str,
+        return_id: str,
+        order_id: str,
+        status: str,
+        update_time: int,
+        raw: dict[str, Any],
+    ) -> None:
+        """Store the newest copy of a return."""
+        self.db.execute(
+            "INSERT OR REPLACE INTO returns VALUES (?, ?, ?, ?, ?, ?)",
+            (shop_id, return_id, order_id, status, update_time, jsonutil.dumps(raw)),
+        )
+
+    def get_return_statuses(self, shop_id: str, order_id: str) -> list[str]:
+        """The statuses of every recorded return of an order."""
+        rows = self._all(
+            "SELECT return_status FROM returns WHERE shop_id = ? AND order_id = ?",
+            (shop_id, order_id),
+        )
+        return [r["return_status"] for r in rows]
+
+    # -- ledger -----------------------------------------------------------------------------------
+
+    def get_ledger(self, shop_id: str, order_id: str) -> LedgerRow | None:
+        """What DealPOS has for an order, or None when no invoice was ever confirmed."""
+        row = self._one(
+            "SELECT * FROM ledger WHERE shop_id = ? AND order_id = ?", (shop_id, order_id)
+        )
+        if row is None:
+            return None
+        state = InvoiceState(row["record"], row["fulfillment"], row["payment"])
+        lines = jsonutil.loads(row["lines"]) if row["lines"] else None
+        return LedgerRow(row["number"], row["invoice_id"], state, lines)
+
+    def put_ledger(self, shop_id: str, order_id: str, row: LedgerRow) -> None:
+        """Record what DealPOS now has for an order."""
+        lines = jsonutil.dumps(row.lines) if row.lines is not None else None
+        self.db.execute(
+            "INSERT OR REPLACE INTO ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                shop_id,
+                order_id,
+                row.number,
+                row.invoice_id,
+                row.state.record,
+                row.state.fulfillment,
+                row.state.payment,
+                lines,
+                self.now(),
+            ),
+        )
+
+    # -- outbox -----------------------------------------------------------------------------------
+
+    def _outbox_row(self, row: sqlite3.Row) -> OutboxRow:
+        action = Action(row["action"], row["fulfillment"], row["payment"])
+        return OutboxRow(
+            row["id"],
+            row["shop_id"],
+            row["order_id"],
+            action,
+            row["state"],
+            bool(row["in_doubt"]),
+            row["attempts"],
+            row["last_error"],
+        )
+
+    def get_outbox_for_order(self, shop_id: str, order_id: str) -> list[OutboxRow]:
+        """Every outbox row of one order, oldest first."""
+        rows = self._all(
+            "SELECT * FROM outbox WHERE shop_id = ? AND order_id = ? ORDER BY id",
+            (shop_id, order_id),
+        )
+        return [self._outbox_row(r) for r in rows]
+
+    def replace_outbox(
+        self,
+        shop_id: str,
+        order_id: str,
+        actions: list[Action],
+        state: str,
+        last_error: str | None = None,
+    ) -> None:
+        """Swap an order's not-yet-sent actions (pending/quarantined) for a fresh plan."""
+        self.db.execute(
+            "DELETE FROM outbox WHERE shop_id = ? AND order_id = ? AND state != 'in_flight'",
+            (shop_id, order_id),
+        )
+        now = self.now()
+        for action in actions:
+            self.db.execute(
+                "INSERT INTO outbox (shop_id, order_id, action, fulfillment, payment, state, "
+                "last_error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    shop_id,
+                    order_id,
+                    action.kind,
+                    action.fulfillment,
+                    action.payment,
+                    state,
+                    last_error,
+                    now,
+                    now,
+                ),
+            )
+
+    def next_pending_orders(self, shop_id: str, after_id: int, limit: int) -> list[OutboxRow]:
+        """The oldest actionable row of each order, in outbox order, past row id `after_id`."""
+        rows = self._all(
+            "SELECT * FROM outbox WHERE shop_id = ? AND state IN ('pending', 'in_flight') "
+            "AND id > ? ORDER BY id LIMIT ?",
+            (shop_id, after_id, limit),
+        )
+        return [self._outbox_row(r) for r in rows]
+
+    def mark_in_flight(self, row_id: int) -> None:
+        """A call is about to leave: a crash from here on leaves the outcome in doubt."""
+        self.db.execute(
+            "UPDATE outbox SET state = 'in_flight', in_doubt = 1, attempts = attempts + 1, "
+            "updated_at = ? WHERE id = ?",
+            (self.now(), row_id),
+        )
+
+    def mark_not_sent(self, row_id: int, error: str) -> None:
+        """The call certainly did not apply (refused, or looked up and absent): pending again."""
+        self.db.execute(
+            "UPDATE outbox SET state = 'pending', in_doubt = 0, last_error = ?, updated_at = ? "
+            "WHERE id = ?",
+            (error, self.now(), row_id),
+        )
+
+    def release_to_pending(self, row_id: int, error: str) -> None:
+        """Leave an action for the next run; one whose outcome is in doubt stays in flight."""
+        self.db.execute(
+            "UPDATE outbox SET state = CASE WHEN in_doubt THEN 'in_flight' ELSE 'pending' END, "
+            "last_error = ?, updated_at = ? WHERE id = ?",
+            (error, self.now(), row_id),
+        )
+
+    def outbox_in_doubt(self, row_id: int) -> bool:
+        """True when an earlier try of this action may have reached DealPOS."""
+        row = self._one("SELECT in_doubt FROM outbox WHERE id = ?", (row_id,))
+        return bool(row and row["in_doubt"])
+
+    def finish_action(self, row_id: int) -> None:
+        """The action is confirmed by DealPOS: drop it from the outbox."""
+        self.db.execute("DELETE FROM outbox WHERE id = ?", (row_id,))
+
+    def quarantine(self, row: OutboxRow, error: str) -> None:
+        """Park a refused action and the order's later actions behind it; `retry` undoes it."""
+        self.db.execute(
+            "UPDATE outbox SET state = 'quarantined', in_doubt = 0, last_error = ?, updated_at = ? "
+            "WHERE shop_id = ? AND order_id = ? AND id >= ?",
+            (error, self.now(), row.shop_id, row.order_id, row.id),
+        )
+
+    def requeue_quarantined(self, shop_id: str | None, order_id: str | None) -> int:
+        """Put quarantined actions back to pending; returns how many."""
+        sql = "UPDATE outbox SET state = 'pending', updated_at = ? WHERE state = 'quarantined'"
+        params: list[Any] = [self.now()]
+        if shop_id is not None:
+            sql += " AND shop_id = ?"
+            params.append(shop_id)
+        if order_id is not None:
+            sql += " AND order_id = ?"
+            params.append(order_id)
+        with self.atomic():
+            cursor = self.db.execute(sql, tuple(params))
+        return int(cursor.rowcount)
+
+    def outbox_counts(self, shop_id: str) -> dict[str, int]:
+        """How many outbox rows are pending, in flight and quarantined."""
+        counts = {"pending": 0, "in_flight": 0, "quarantined": 0}
+        for row in self._all(
+            "SELECT state, COUNT(*) AS n FROM outbox WHERE shop_id = ? GROUP BY state", (shop_id,)
+        ):
+            counts[row["state"]] = int(row["n"])
+        return counts
+
+    # -- attention --------------------------------------------------------------------------------
+
+    def raise_attention(
+        self,
+        shop_id: str,
+        order_id: str,
+        kind: str,
+        key: str,
+        message: str,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """Open (or re-open, with the newest message) a work item for a person."""
+        self.db.execute(
+            "INSERT INTO attention (shop_id, order_id, kind, key, message, details, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (shop_id, kind, key) DO UPDATE SET "
+            "message = excluded.message, details = excluded.details, resolved_at = NULL",
+            (
+                shop_id,
+                order_id,
+                kind,
+                key,
+                message,
+                jsonutil.dumps(details) if details else None,
+                self.now(),
+            ),
+        )
+
+    def resolve_attention(self, shop_id: str, kind: str, key: str) -> None:
+        """Mark a work item resolved (it fixed itself, e.g. a return was withdrawn)."""
+        self.db.execute(
+            "UPDATE attention SET resolved_at = ? WHERE shop_id = ? AND kind = ? AND key = ? "
+            "AND resolved_at IS NULL",
+            (self.now(), shop_id, kind, key),
+        )
+
+    def open_attention(self, shop_id: str) -> list[dict[str, Any]]:
+        """Every unresolved work item of a shop, oldest first."""
+        rows = self._all(
+            "SELECT kind, order_id, message, created_at FROM attention "
+            "WHERE shop_id = ? AND resolved_at IS NULL ORDER BY id",
+            (shop_id,),
+        )
+        return [dict(r) for r in rows]
+
+    # -- runs -------------------------------------------------------------------------------------
+
+    def start_run(self, run_id: str, shop_id: str, mode: str) -> None:
+        """Record that a run began."""
+        with self.atomic():
+            self.db.execute(
+                "INSERT INTO runs (id, shop_id, mode, started_at, status) VALUES (?, ?, ?, ?, ?)",
+                (run_id, shop_id, mode, self.now(), "running"),
+            )
+
+    def finish_run(
+        self, run_id: str, status: str, counts: dict[str, Any], error: str | None
+    ) -> None:
+        """Record how a run ended and what it did."""
+        with self.atomic():
+            self.db.execute(
+                "UPDATE runs SET finished_at = ?, status = ?, counts = ?, error = ? WHERE id = ?",
+                (self.now(), status, jsonutil.dumps(counts), error, run_id),
+            )
+
+    def last_run(self, shop_id: str) -> dict[str, Any] | None:
+        """The newest run of a shop."""
+        row = self._one(
+            "SELECT * FROM runs WHERE shop_id = ? ORDER BY started_at DESC, rowid DESC LIMIT 1",
+            (shop_id,),
+        )
+        if row is None:
+            return None
+        run = dict(row)
+        run["counts"] = jsonutil.loads(run["counts"]) if run["counts"] else {}
+        return run

@@ -1,0 +1,105 @@
+"""The state database on a real SQLite file: cursors, tokens, attention, runs, locks."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from sync_job.lock import LockBusy, ShopLock
+from sync_job.store import Store
+from sync_job.tiktok.client import Tokens
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    """A fresh state database in a real file."""
+    return Store.open(tmp_path / "sync.db", clock=lambda: 1_800_000_000)
+
+
+def test_migrations_are_idempotent(tmp_path: Path) -> None:
+    """Opening an existing database twice applies nothing twice."""
+    Store.open(tmp_path / "a.db").close()
+    store = Store.open(tmp_path / "a.db")
+    rows = store.db.execute("SELECT COUNT(*) FROM _sqlite_migrations").fetchone()
+    assert rows[0] == 1
+
+
+def test_cursor_never_moves_backwards(store: Store) -> None:
+    """advance_cursor keeps the larger position."""
+    assert store.get_cursor("s", "orders") is None
+    store.advance_cursor("s", "orders", 200)
+    store.advance_cursor("s", "orders", 100)
+    assert store.get_cursor("s", "orders") == 200
+
+
+def test_tokens_round_trip_in_one_row(store: Store) -> None:
+    """Both tokens are saved together and loaded back."""
+    tokens = Tokens("acc", 1_900_000_000, "ref", 1_950_000_000)
+    store.save_tokens("app", tokens)
+    assert store.load_tokens("app") == tokens
+    assert store.load_tokens("other") is None
+
+
+def test_attention_dedupes_and_resolves(store: Store) -> None:
+    """Raising the same item twice keeps one; resolving hides it from the open list."""
+    store.raise_attention("s", "o1", "return", "r1", "first")
+    store.raise_attention("s", "o1", "return", "r1", "second")
+    assert [i["message"] for i in store.open_attention("s")] == ["second"]
+    store.resolve_attention("s", "return", "r1")
+    assert store.open_attention("s") == []
+
+
+def test_runs_keep_counts(store: Store) -> None:
+    """A finished run keeps its status and counts for `status`."""
+    store.start_run("r1", "s", "realtime")
+    store.finish_run("r1", "ok", {"created": 3}, None)
+    run = store.last_run("s")
+    assert run is not None and run["status"] == "ok" and run["counts"] == {"created": 3}
+
+
+def test_atomic_rolls_back_everything(store: Store) -> None:
+    """A failure inside atomic() leaves no partial page behind."""
+    with pytest.raises(RuntimeError), store.atomic():
+        store.raise_attention("s", "o1", "k", "1", "m")
+        raise RuntimeError
+    assert store.open_attention("s") == []
+
+
+def test_lock_is_exclusive_until_released_or_expired(tmp_path: Path) -> None:
+    """A live lease blocks a second holder; an expired one is taken over."""
+    now = [1000.0]
+    a = Store.open(tmp_path / "l.db")
+    b = Store.open(tmp_path / "l.db")
+    first = ShopLock(a, "s", "run-a", lease_seconds=60, clock=lambda: now[0])
+    second = ShopLock(b, "s", "run-b", lease_seconds=60, clock=lambda: now[0])
+    first.acquire()
+    with pytest.raises(LockBusy, match="run-a"):
+        second.acquire()
+    now[0] += 61
+    second.acquire()
+    with pytest.raises(LockBusy):
+        first.renew()
+
+
+def test_lock_of_a_dead_process_is_taken_over(store: Store) -> None:
+    """A lease whose holder pid no longer exists on this host is taken over at once."""
+    lock = ShopLock(store, "s", "mine", clock=lambda: 1000.0)
+    store.db.execute(
+        "INSERT INTO locks VALUES (?, ?, ?, ?, ?)", ("s", "ghost", 2**22 + 12345, lock.host, 9e9)
+    )
+    lock.acquire()
+    row = store.db.execute("SELECT holder FROM locks").fetchone()
+    assert row[0] == "mine"
+
+
+def test_wal_side_files_are_private(tmp_path: Path) -> None:
+    """The -wal and -shm files get the database file's 0600 mode."""
+    store = Store.open(tmp_path / "w.db")
+    store.raise_attention("s", "o", "k", "1", "m")
+    for suffix in ("-wal", "-shm"):
+        side = tmp_path / f"w.db{suffix}"
+        assert side.exists()
+        assert side.stat().st_mode & 0o077 == 0
+    assert isinstance(store.db.conn, sqlite3.Connection)

@@ -1,0 +1,96 @@
+"""An in-memory DealPOS stand-in for pusher unit tests, with scripted failures."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sync_job.errors import Conflict, PermanentError
+
+
+class FakeDealpos:
+    """Implements the DealposApi protocol over a dict; `script` queues failures per method.
+
+    A scripted entry is (exception, applied): the exception is raised, after applying the call
+    when `applied` is True (a response lost on the way back).
+    """
+
+    def __init__(self, known_skus: set[str] | None = None) -> None:
+        self.invoices: dict[str, dict[str, Any]] = {}
+        self.calls: list[str] = []
+        self.script: dict[str, list[tuple[Exception, bool]]] = defaultdict(list)
+        self.known_skus = known_skus
+
+    def _scripted(self, method: str) -> tuple[Exception, bool] | None:
+        self.calls.append(method)
+        return self.script[method].pop(0) if self.script[method] else None
+
+    def _run(self, method: str, apply: Any) -> Any:
+        scripted = self._scripted(method)
+        if scripted is not None and not scripted[1]:
+            raise scripted[0]
+        result = apply()
+        if scripted is not None:
+            raise scripted[0]
+        return result
+
+    def create_invoice(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Create, refusing duplicates (409) and unknown SKUs (400)."""
+
+        def apply() -> dict[str, Any]:
+            if body["Number"] in self.invoices:
+                raise Conflict(f"Invoice number {body['Number']} already exists", status=409)
+            for v in body["Variants"]:
+                if self.known_skus is not None and v["Code"] not in self.known_skus:
+                    raise PermanentError(f"Variant code '{v['Code']}' not found", status=400)
+            paid = "Paid" if body["Payments"] else "Unpaid"
+            self.invoices[body["Number"]] = {
+                "ID": f"id-{body['Number']}",
+                "Number": body["Number"],
+                "ReferenceNumber": body["ReferenceNumber"],
+                "Status": "Active",
+                "FulfillmentStatus": body["Fulfillment"],
+                "PaymentStatus": paid,
+                "body": body,
+            }
+            return {"ID": f"id-{body['Number']}", "Number": body["Number"]}
+
+        result: dict[str, Any] = self._run("create", apply)
+        return result
+
+    def _change(self, number: str, field: str, value: str, already: str) -> None:
+        inv = self.invoices.get(number)
+        if inv is None or inv["Status"] == "Cancelled":
+            raise PermanentError(f"Invoice {number} not found", status=400)
+        if inv[field] == value:
+            raise PermanentError(f"Invoice {number} is already {already}", status=400)
+        inv[field] = value
+
+    def send_invoice(self, outlet: str, number: str, date: str) -> dict[str, Any]:
+        """Mark sent; refuse if already sent."""
+        self._run("send", lambda: self._change(number, "FulfillmentStatus", "Sent", "Sent"))
+        return {"ID": number, "OrderFulfillmentState": "Sent"}
+
+    def pay_in_full(
+        self, outlet: str, number: str, date: str, method: str, note: str
+    ) -> dict[str, Any]:
+        """Mark paid; refuse if already paid."""
+        self._run("pay", lambda: self._change(number, "PaymentStatus", "Paid", "Paid"))
+        return {"ID": number}
+
+    def delete_invoice(self, outlet: str, number: str) -> None:
+        """Move to the recycle bin; refuse if already there."""
+
+        def apply() -> None:
+            inv = self.invoices.get(number)
+            if inv is None or inv["Status"] == "Cancelled":
+                raise PermanentError(f"Invoice {number} not found", status=400)
+            inv["Status"] = "Cancelled"
+            if inv["FulfillmentStatus"] == "Sent":
+                inv["FulfillmentStatus"] = "Returned"
+
+        self._run("delete", apply)
+
+    def find_invoice(self, outlet: str, number: str) -> dict[str, Any] | None:
+        """Look up by number (recycled ones too)."""
+        return self._run("find", lambda: self.invoices.get(number))  # type: ignore[no-any-return]

@@ -1,0 +1,175 @@
+"""Pace DealPOS calls so the tenant's quota (calls per fixed window, all endpoints) always holds.
+
+The pacer keeps the completion times of our own calls and lets a call start only while fewer than
+`limit` calls completed (or are still in flight) within the last `window_seconds`. DealPOS counts a
+call when it arrives, which is between our start and our completion; so if no sliding window of
+completions ever holds more than `limit`, no fixed window of arrivals can either, whatever its
+alignment. On top of that, the server's own view (`RateLimit-Remaining`, `Retry-After`) holds all
+calls when other clients share the quota.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from email.utils import parsedate_to_datetime
+
+__all__ = ["Pacer", "header", "parse_retry_after"]
+
+# A hold longer than this many windows means a broken header, not a real quota reset: a fixed
+# window always resets within one window, so two is generous and keeps a daemon from freezing.
+_MAX_HOLD_WINDOWS = 2.0
+# Floor for the cap above when the window is tiny or unset (limit off in benchmarks).
+_MIN_HOLD_CAP_SECONDS = 60.0
+
+
+def header(headers: Mapping[str, str] | None, name: str) -> str | None:
+    """Return a header's value by case-insensitive name, or None."""
+    if not headers:
+        return None
+    value = headers.get(name)
+    if value is not None:
+        return value
+    wanted = name.lower()
+    return next((v for k, v in headers.items() if k.lower() == wanted), None)
+
+
+def parse_retry_after(value: str | None, *, now: float) -> float | None:
+    """Turn a Retry-After value (seconds or HTTP-date) into seconds from `now` (wall clock)."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    seconds: float | None
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = _seconds_until_http_date(text, now)
+    if seconds is None or math.isnan(seconds):
+        return None
+    return max(seconds, 0.0)
+
+
+def _seconds_until_http_date(text: str, now: float) -> float | None:
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are always GMT
+        return None
+    return when.timestamp() - now
+
+
+def _seconds(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value.strip())
+    except ValueError:
+        return None
+    return None if math.isnan(number) or number < 0 else number
+
+
+class Pacer:
+    """Blocks each DealPOS call until it may start without exceeding the quota.
+
+    Pair every `wait_turn()` with exactly one `record()` when that call ends: `wait_turn` reserves
+    a slot that only `record` releases, which keeps one pacer safe to share between threads.
+    """
+
+    def __init__(
+        self,
+        limit: int,
+        window_seconds: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.limit = limit
+        self.window = float(window_seconds)
+        self._clock = clock
+        self._sleep = sleep
+        self._wall_clock = wall_clock  # only to read HTTP-date Retry-After values
+        self._completions: deque[float] = deque()
+        self._in_flight = 0
+        self._hold_until = -math.inf
+        self._lock = threading.Lock()
+        self.waited = 0.0  # total seconds spent waiting, for run summaries and benchmarks
+
+    @property
+    def max_hold(self) -> float:
+        """Longest hold any header may impose, in seconds."""
+        return max(_MAX_HOLD_WINDOWS * self.window, _MIN_HOLD_CAP_SECONDS)
+
+    def wait_turn(self) -> float:
+        """Block until a call may start, reserve its slot, and return the seconds waited."""
+        start = self._clock()
+        while True:
+            with self._lock:
+                delay = self._delay(self._clock())
+                if delay <= 0:
+                    self._in_flight += 1
+                    waited = self._clock() - start
+                    self.waited += waited
+                    return waited
+            self._sleep(delay)  # never sleep holding the lock: other threads must record
+
+    def record(
+        self,
+        headers: Mapping[str, str] | None,
+        status: int | None,
+        *,
+        retry_after: float | None = None,
+    ) -> None:
+        """Note that a call completed (status None: no answer) and read its rate-limit headers.
+
+        `retry_after` is a wait the caller found elsewhere (a 429 body); it wins over the headers.
+        """
+        with self._lock:
+            now = self._clock()
+            self._in_flight = max(self._in_flight - 1, 0)
+            # Every completion counts, even a failed one: it may have reached the server.
+            self._completions.append(now)
+            hold = self._hold_from(headers, status, retry_after)
+            if hold is not None:
+                self._hold_until = max(self._hold_until, now + min(hold, self.max_hold))
+
+    def hold_remaining(self) -> float:
+        """Seconds until a server-imposed hold ends (0 when none)."""
+        with self._lock:
+            return max(self._hold_until - self._clock(), 0.0)
+
+    def _delay(self, now: float) -> float:
+        hold = self._hold_until - now
+        if self.limit <= 0:
+            return hold
+        while self._completions and self._completions[0] <= now - self.window:
+            self._completions.popleft()
+        used = len(self._completions) + self._in_flight
+        if used < self.limit:
+            return hold
+        # The call may start when enough old completions leave the window. If the slots are all
+        # taken by calls still in flight, the log cannot say when: poll at the average spacing.
+        index = used - self.limit
+        if index >= len(self._completions):
+            return max(hold, self.window / self.limit)
+        return max(hold, self._completions[index] + self.window - now)
+
+    def _hold_from(
+        self, headers: Mapping[str, str] | None, status: int | None, retry_after: float | None
+    ) -> float | None:
+        reset = _seconds(header(headers, "RateLimit-Reset"))
+        if status == 429:
+            if retry_after is None:
+                retry_after = parse_retry_after(
+                    header(headers, "Retry-After"), now=self._wall_clock()
+                )
+            return next((v for v in (retry_after, reset) if v is not None), self.window)
+        remaining = _seconds(header(headers, "RateLimit-Remaining"))
+        if remaining is not None and remaining < 1:
+            # The quota is spent (perhaps by other clients too): wait for the server's reset.
+            return reset if reset is not None else self.window
+        return None

@@ -1,0 +1,182 @@
+"""Wiring: build the store and both clients from a Config; run cycles over the shops."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import requests
+
+from sync_job.config import Config, ShopConfig
+from sync_job.cycle import STREAMS, Cycle, CycleDeps, CycleResult
+from sync_job.dealpos.client import DealposClient
+from sync_job.dealpos.pacer import Pacer
+from sync_job.flow import Mode
+from sync_job.invoice import InvoiceSettings
+from sync_job.logs import register_secrets
+from sync_job.record import ShopContext
+from sync_job.store import Store
+from sync_job.tiktok.client import TikTokClient, Tokens
+from sync_job.windows import WindowRules, day_bounds, range_windows
+
+
+def invoice_settings(config: Config, shop: ShopConfig) -> InvoiceSettings:
+    """The invoice settings of one shop."""
+    return InvoiceSettings(
+        outlet=shop.outlet,
+        tag=shop.tag,
+        invoice_prefix=shop.invoice_prefix,
+        timezone=config.sync.tz,
+        payment_method=config.dealpos.payment_method,
+        default_customer=config.dealpos.default_customer,
+        shipping_variant=config.dealpos.shipping_variant,
+        sku_map=config.sku_map,
+    )
+
+
+def window_rules(config: Config) -> WindowRules:
+    """The cursor rules of `[sync]`."""
+    s = config.sync
+    return WindowRules(
+        s.overlap_seconds, s.lag_seconds, s.max_window_seconds, s.initial_lookback_seconds
+    )
+
+
+def shop_context(config: Config, shop: ShopConfig, mode: Mode) -> ShopContext:
+    """Everything recording and pushing need about one shop."""
+    return ShopContext(
+        shop_id=shop.id,
+        cipher=shop.cipher,
+        settings=invoice_settings(config, shop),
+        mode=mode,
+        settle_always=config.sync.settle_completed == "always",
+    )
+
+
+class RedactingTokenStore:
+    """Saves refreshed TikTok tokens in the state DB and teaches the log redactor about them."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def load_tokens(self, app_key: str) -> Tokens | None:
+        """The newest saved tokens (their values are registered as secrets)."""
+        tokens = self.store.load_tokens(app_key)
+        if tokens is not None:
+            register_secrets([tokens.access_token, tokens.refresh_token])
+        return tokens
+
+    def save_tokens(self, app_key: str, tokens: Tokens) -> None:
+        """Register both new tokens as secrets, then persist them in one write."""
+        register_secrets([tokens.access_token, tokens.refresh_token])
+        self.store.save_tokens(app_key, tokens)
+
+
+def build_tiktok(
+    config: Config, store: Store, *, clock: Callable[[], float], sleep: Callable[[float], None]
+) -> TikTokClient:
+    """A TikTok client whose refreshed tokens live in the state database."""
+    tt = config.tiktok
+    initial = Tokens(tt.access_token.reveal(), 0, tt.refresh_token.reveal(), 0)
+    return TikTokClient(
+        base_url=tt.base_url,
+        auth_url=tt.auth_url,
+        app_key=tt.app_key,
+        app_secret=tt.app_secret.reveal(),
+        initial_tokens=initial,
+        token_store=RedactingTokenStore(store),
+        session=requests.Session(),
+        timeout=tt.timeout_seconds,
+        clock=clock,
+        sleep=sleep,
+    )
+
+
+def build_dealpos(config: Config, *, sleep: Callable[[float], None]) -> DealposClient:
+    """A DealPOS client paced to the configured quota."""
+    dp = config.dealpos
+    return DealposClient(
+        base_url=dp.base_url,
+        client_id=dp.client_id,
+        client_secret=dp.client_secret.reveal(),
+        pacer=Pacer(dp.rate_limit, dp.rate_window_seconds, sleep=sleep),
+        session=requests.Session(),
+        timeout=dp.timeout_seconds,
+    )
+
+
+@dataclass
+class App:
+    """A configured program: store, clients, and how to run a shop's cycle."""
+
+    config: Config
+    store: Store
+    tiktok: TikTokClient
+    dealpos: DealposClient
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+    should_stop: Callable[[], bool] = lambda: False
+
+    @classmethod
+    def open(
+        cls,
+        config: Config,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> App:
+        """Open the state database and build both clients (no network call yet)."""
+        store = Store.open(config.state.path, clock=clock)
+        tiktok = build_tiktok(config, store, clock=clock, sleep=sleep)
+        dealpos = build_dealpos(config, sleep=sleep)
+        return cls(config, store, tiktok, dealpos, clock, sleep)
+
+    def close(self) -> None:
+        """Close the state database."""
+        self.store.close()
+
+    def deps(self) -> CycleDeps:
+        """The cycle's collaborators."""
+        stats = self.dealpos.stats
+        return CycleDeps(
+            store=self.store,
+            tiktok=self.tiktok,
+            dealpos=self.dealpos,
+            payment_method=self.config.dealpos.payment_method,
+            rules=window_rules(self.config),
+            clock=self.clock,
+            sleep=self.sleep,
+            should_stop=self.should_stop,
+            dealpos_stats=lambda: (stats.calls, stats.rate_limited),
+        )
+
+    def shops(self, only: str | None) -> Sequence[ShopConfig]:
+        """The configured shops, or the one named by --shop."""
+        return [s for s in self.config.tiktok.shops if only is None or s.id == only]
+
+    def run_once(self, shop_id: str | None, *, dry_run: bool = False) -> list[CycleResult]:
+        """One real-time cycle per shop; one shop failing never stops the others."""
+        deps = self.deps()
+        return [
+            Cycle(deps, shop_context(self.config, shop, "realtime"), dry_run=dry_run).run()
+            for shop in self.shops(shop_id)
+        ]
+
+    def run_backfill(
+        self, first: date, last: date | None, shop_id: str | None, *, dry_run: bool = False
+    ) -> list[CycleResult]:
+        """The seed's "manual download": re-read a date range and settle completed orders."""
+        start, end = day_bounds(first, last, self.config.sync.tz, int(self.clock()))
+        windows = list(range_windows(start, end, self.config.sync.max_window_seconds))
+        deps = self.deps()
+        return [
+            Cycle(
+                deps,
+                shop_context(self.config, shop, "download"),
+                dry_run=dry_run,
+                range_windows=dict.fromkeys(STREAMS, windows),
+            ).run()
+            for shop in self.shops(shop_id)
+        ]

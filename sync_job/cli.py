@@ -1,0 +1,198 @@
+"""The `sync-job` command line: parse, load config, call one function, map outcome to exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date, datetime
+from pathlib import Path
+
+import click
+
+from sync_job.app import App
+from sync_job.config import Config, find_config_path, load_config
+from sync_job.cycle import CycleResult
+from sync_job.errors import ConfigError
+from sync_job.logs import configure_logging, register_secrets
+from sync_job.status import collect_status, render_status
+from sync_job.store import Store
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _load(ctx: click.Context) -> Config:
+    """Load and validate the config, or exit 2 with one message naming the key."""
+    try:
+        config = load_config(find_config_path(ctx.obj["config_path"], os.environ))
+    except ConfigError as exc:
+        click.echo(f"error: {exc}", err=True)
+        ctx.exit(EXIT_USAGE)
+    secrets = (
+        config.tiktok.app_secret,
+        config.tiktok.access_token,
+        config.tiktok.refresh_token,
+        config.dealpos.client_secret,
+    )
+    register_secrets(s.reveal() for s in secrets)
+    return config
+
+
+def _check_shop(ctx: click.Context, config: Config, shop: str | None) -> None:
+    if shop is not None and shop not in {s.id for s in config.tiktok.shops}:
+        known = ", ".join(s.id for s in config.tiktok.shops)
+        click.echo(f"error: --shop {shop}: no such shop in the config (known: {known})", err=True)
+        ctx.exit(EXIT_USAGE)
+
+
+def _exit_code(results: Sequence[CycleResult]) -> int:
+    return EXIT_FAILED if any(r.status == "failed" for r in results) else EXIT_OK
+
+
+def _print_plan(results: Sequence[CycleResult]) -> None:
+    for result in results:
+        calls = 0
+        click.echo(f"shop {result.shop_id}: dry run, nothing was changed")
+        for plan in result.plans:
+            kinds = "+".join(a.kind for a in plan.actions) or "no call"
+            calls += len(plan.actions)
+            click.echo(
+                f"  {plan.order_id}: {plan.known.describe()} -> {plan.desired.describe()}: {kinds}"
+            )
+        click.echo(f"  {len(result.plans)} orders changed, {calls} DealPOS calls planned")
+        if result.error:
+            click.echo(f"  stopped early: {result.error}")
+
+
+@click.group()
+@click.option(
+    "--config",
+    "config_path",
+    metavar="PATH",
+    help="config.toml to use (default: $SYNC_JOB_CONFIG, else ./config.toml).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log at debug level.")
+@click.version_option(package_name="sync-job")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
+    """Mirror TikTok Shop orders into DealPOS invoices, exactly once, within the rate limit."""
+    ctx.ensure_object(dict)
+    ctx.obj["config_path"] = config_path
+    configure_logging(verbose=verbose)
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing anywhere.")
+@click.option("--shop", metavar="ID", help="Only this shop.")
+@click.pass_context
+def once(ctx: click.Context, dry_run: bool, shop: str | None) -> None:
+    """Run one cycle for every configured shop (or one), then exit."""
+    config = _load(ctx)
+    _check_shop(ctx, config, shop)
+    app = App.open(config)
+    try:
+        results = app.run_once(shop, dry_run=dry_run)
+    finally:
+        app.close()
+    if dry_run:
+        _print_plan(results)
+    ctx.exit(_exit_code(results))
+
+
+def _parse_day(ctx: click.Context, name: str, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        click.echo(f"error: {name} {value!r}: expected a date as YYYY-MM-DD", err=True)
+        ctx.exit(EXIT_USAGE)
+    raise AssertionError  # unreachable: ctx.exit raises
+
+
+@main.command()
+@click.option("--from", "first", required=True, metavar="YYYY-MM-DD", help="First day to re-read.")
+@click.option("--to", "last", metavar="YYYY-MM-DD", help="Last day, inclusive (default: now).")
+@click.option("--shop", metavar="ID", help="Only this shop.")
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing anywhere.")
+@click.pass_context
+def backfill(
+    ctx: click.Context, first: str, last: str | None, shop: str | None, dry_run: bool
+) -> None:
+    """Manual download: re-read a date range, mirror it and settle completed orders as Paid."""
+    start, end = _parse_day(ctx, "--from", first), _parse_day(ctx, "--to", last)
+    assert start is not None
+    if end is not None and end < start:
+        click.echo("error: --to is before --from", err=True)
+        ctx.exit(EXIT_USAGE)
+    config = _load(ctx)
+    _check_shop(ctx, config, shop)
+    app = App.open(config)
+    try:
+        results = app.run_backfill(start, end, shop, dry_run=dry_run)
+    finally:
+        app.close()
+    if dry_run:
+        _print_plan(results)
+    ctx.exit(_exit_code(results))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Show per shop: cursors, last run, outbox and open attention items."""
+    config = _load(ctx)
+    store = Store.open(config.state.path)
+    try:
+        data = collect_status(store, config.tiktok.shops)
+    finally:
+        store.close()
+    click.echo(json.dumps(data, indent=2, default=str) if as_json else render_status(data))
+
+
+@main.command()
+@click.option("--order", "order_id", metavar="ID", help="Only this TikTok order.")
+@click.pass_context
+def retry(ctx: click.Context, order_id: str | None) -> None:
+    """Put quarantined actions back in the outbox (after fixing their cause)."""
+    config = _load(ctx)
+    store = Store.open(config.state.path)
+    try:
+        count = store.requeue_quarantined(None, order_id)
+    finally:
+        store.close()
+    click.echo(f"{count} quarantined action(s) put back in the outbox")
+
+
+@main.command()
+@click.pass_context
+def run(ctx: click.Context) -> None:
+    """Run the daemon: a cycle every schedule.interval_seconds until SIGTERM/SIGINT."""
+    from sync_job.daemon import run_daemon
+
+    config = _load(ctx)
+    ctx.exit(run_daemon(config))
+
+
+@main.command()
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path),
+    default=Path("sandbox-state"),
+    show_default=True,
+    help="Where the sandbox keeps its state database.",
+)
+@click.option("--seed", type=int, default=None, help="Seed of the order generator.")
+@click.pass_context
+def sandbox(ctx: click.Context, state_dir: Path, seed: int | None) -> None:
+    """Start local TikTok Shop and DealPOS simulators and run the daemon against them."""
+    from sync_job.sandbox.runner import run_sandbox
+
+    ctx.exit(run_sandbox(state_dir, seed=seed))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(prog_name="sync-job")
+    sys.exit(0)

@@ -1,0 +1,234 @@
+"""One run for one shop: windows → fetch → record (plan) → push → advance cursors.
+
+Used by `once`, `backfill` and the daemon alike; the differences are the windows (cursor or a
+date range), the mode (real-time or download) and whether anything may be changed (dry run).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import structlog
+
+from sync_job.errors import AuthError, RemoteError, SyncError
+from sync_job.flow import Mode
+from sync_job.lock import LockBusy, ShopLock
+from sync_job.push import DealposApi, Pusher, PushTally
+from sync_job.record import PlannedChange, RecordTally, ShopContext, record_orders, record_returns
+from sync_job.store import Store
+from sync_job.tiktok.client import Page, Window
+from sync_job.windows import WindowRules, cursor_windows
+
+log = structlog.get_logger()
+
+STREAMS = ("orders", "returns")
+
+
+class TikTokApi(Protocol):
+    """The TikTok calls a cycle makes (sync_job.tiktok.client.TikTokClient)."""
+
+    def iter_orders(self, shop_cipher: str, window: Window) -> Iterator[Page]: ...
+    def iter_returns(self, shop_cipher: str, window: Window) -> Iterator[Page]: ...
+    def fetch_orders(self, shop_cipher: str, ids: Sequence[str]) -> list[dict[str, Any]]: ...
+
+
+class Stopped(SyncError):
+    """A stop was requested (SIGTERM/SIGINT) between two pages."""
+
+
+@dataclass
+class CycleResult:
+    """How one shop's run ended and what it did."""
+
+    shop_id: str
+    run_id: str
+    mode: Mode
+    status: str = "ok"  # ok | failed | busy | stopped
+    error: str | None = None
+    record: RecordTally = field(default_factory=RecordTally)
+    push: PushTally = field(default_factory=PushTally)
+    counts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def plans(self) -> list[PlannedChange]:
+        """The planned changes (kept only in dry runs)."""
+        return self.record.plans
+
+
+@dataclass
+class CycleDeps:
+    """What a cycle talks to; built once per process (see app.py)."""
+
+    store: Store
+    tiktok: TikTokApi
+    dealpos: DealposApi
+    payment_method: str
+    rules: WindowRules
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+    should_stop: Callable[[], bool] = lambda: False
+    dealpos_stats: Callable[[], tuple[int, int]] = lambda: (0, 0)  # (calls, 429s) so far
+
+
+def new_run_id() -> str:
+    """A short unique id for a run (bound into every log line of the run)."""
+    return uuid.uuid4().hex[:12]
+
+
+class Cycle:
+    """One shop's run."""
+
+    def __init__(
+        self,
+        deps: CycleDeps,
+        ctx: ShopContext,
+        *,
+        dry_run: bool = False,
+        range_windows: dict[str, list[Window]] | None = None,
+    ) -> None:
+        self.deps = deps
+        self.ctx = ctx
+        self.dry_run = dry_run
+        # A backfill reads a fixed range and leaves the daemon's cursors alone.
+        self.range_windows = range_windows
+        self.result = CycleResult(ctx.shop_id, new_run_id(), ctx.mode)
+        self.result.record.keep_plans = dry_run
+
+    def run(self) -> CycleResult:
+        """Run the cycle; never raises for remote trouble (the result says what happened)."""
+        structlog.contextvars.bind_contextvars(run_id=self.result.run_id, shop_id=self.ctx.shop_id)
+        self._started = time.monotonic()
+        self._calls_before = self.deps.dealpos_stats()
+        try:
+            if self.dry_run:
+                self._dry_run()
+            else:
+                self._locked_run()
+        finally:
+            structlog.contextvars.unbind_contextvars("run_id", "shop_id")
+        return self.result
+
+    def _dry_run(self) -> None:
+        store = self.deps.store.copy_to_memory()
+        try:
+            self._fetch_all(store)
+        except (RemoteError, Stopped) as exc:
+            self._fail(exc)
+        finally:
+            self._summarise(None)
+            store.close()
+
+    def _locked_run(self) -> None:
+        store = self.deps.store
+        lock = ShopLock(
+            store, self.ctx.shop_id, f"{self.ctx.mode}:{self.result.run_id}", clock=self.deps.clock
+        )
+        try:
+            lock.acquire()
+        except LockBusy as exc:
+            self.result.status, self.result.error = "busy", str(exc)
+            log.warning("another run holds this shop, skipping", reason=str(exc))
+            return
+        store.start_run(self.result.run_id, self.ctx.shop_id, self.ctx.mode)
+        try:
+            self._fetch_all(store, heartbeat=lock.renew)
+            self.result.push = Pusher(
+                store,
+                self.deps.dealpos,
+                self.ctx,
+                payment_method=self.deps.payment_method,
+                sleep=self.deps.sleep,
+                should_stop=self.deps.should_stop,
+                heartbeat=lock.renew,
+            ).drain()
+        except (RemoteError, Stopped, LockBusy) as exc:
+            self._fail(exc)
+        finally:
+            self._summarise(store)
+            store.finish_run(
+                self.result.run_id, self.result.status, self.result.counts, self.result.error
+            )
+            lock.release()
+
+    def _fail(self, exc: Exception) -> None:
+        self.result.status = "stopped" if isinstance(exc, Stopped) else "failed"
+        self.result.error = str(exc)
+        level = "error" if isinstance(exc, AuthError) else "warning"
+        getattr(log, level)("cycle ended early", error=str(exc), kind=type(exc).__name__)
+
+    def _windows(self, store: Store, stream: str) -> Iterable[Window]:
+        if self.range_windows is not None:
+            return self.range_windows[stream]
+        cursor = store.get_cursor(self.ctx.shop_id, stream)
+        return cursor_windows(cursor, int(self.deps.clock()), self.deps.rules)
+
+    def _fetch_all(self, store: Store, heartbeat: Callable[[], None] = lambda: None) -> None:
+        tt, cipher = self.deps.tiktok, self.ctx.cipher
+        self._fetch_stream(
+            store,
+            "orders",
+            tt.iter_orders,
+            lambda items: record_orders(store, self.ctx, items),
+            heartbeat,
+        )
+        fetch_missing = lambda ids: tt.fetch_orders(cipher, ids)  # noqa: E731
+        self._fetch_stream(
+            store,
+            "returns",
+            tt.iter_returns,
+            lambda items: record_returns(store, self.ctx, items, fetch_missing),
+            heartbeat,
+        )
+
+    def _fetch_stream(
+        self,
+        store: Store,
+        stream: str,
+        pages: Callable[[str, Window], Iterator[Page]],
+        record: Callable[[list[dict[str, Any]]], RecordTally],
+        heartbeat: Callable[[], None],
+    ) -> None:
+        """Read every window of a stream; the cursor moves only after a whole window is recorded."""
+        for window in self._windows(store, stream):
+            for page in pages(self.ctx.cipher, window):
+                self.result.record.add(record(page.items))
+                heartbeat()
+                if self.deps.should_stop():
+                    raise Stopped("stop requested")
+            if self.range_windows is None and not self.dry_run:
+                store.advance_cursor(self.ctx.shop_id, stream, window.end)
+            log.debug("window done", stream=stream, start=window.start, end=window.end)
+
+    def _counts(self, store: Store) -> dict[str, Any]:
+        rec, push = self.result.record, self.result.push
+        outbox = store.outbox_counts(self.ctx.shop_id)
+        return {
+            "fetched": rec.fetched,
+            "returns": rec.returns,
+            "changed": rec.changed,
+            "created": push.created,
+            "sent": push.sent,
+            "paid": push.paid,
+            "recycled": push.recycled,
+            "adopted": push.adopted,
+            "lookups": push.lookups,
+            "quarantined": rec.bad + push.quarantined,
+            "pending": outbox["pending"] + outbox["in_flight"],
+        }
+
+    def _summarise(self, store: Store | None) -> None:
+        calls, limited = self.deps.dealpos_stats()
+        counts: dict[str, Any] = {"fetched": self.result.record.fetched}
+        if store is not None:
+            counts = self._counts(store)
+        counts.update(
+            dealpos_calls=calls - self._calls_before[0],
+            rate_limited=limited - self._calls_before[1],
+            duration_s=round(time.monotonic() - self._started, 3),
+        )
+        self.result.counts = counts
+        log.info("cycle finished", status=self.result.status, mode=self.ctx.mode, **counts)

@@ -1,0 +1,133 @@
+"""Commands through click's runner: exit codes, config errors, status and retry."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sync_job.app import App
+from sync_job.cli import main
+from sync_job.store import Store
+
+SECRETS = {
+    "TIKTOK_APP_SECRET": "app-secret-XYZZY",
+    "TIKTOK_ACCESS_TOKEN": "access-token-XYZZY",
+    "TIKTOK_REFRESH_TOKEN": "refresh-token-XYZZY",
+    "DEALPOS_CLIENT_SECRET": "client-secret-XYZZY",
+}
+
+CONFIG = """
+[state]
+path = "state/sync.db"
+[tiktok]
+base_url = "http://127.0.0.1:9"
+auth_url = "http://127.0.0.1:9"
+app_key = "appkey"
+[[tiktok.shops]]
+id = "shop1"
+cipher = "cipher1"
+outlet = "Online Store"
+[dealpos]
+base_url = "http://127.0.0.1:9"
+client_id = "client"
+"""
+
+
+def write_config(tmp_path: Path, text: str = CONFIG) -> Path:
+    """Write a config file and return its path."""
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return path
+
+
+def invoke(args: list[str], env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """Run the CLI; return (exit code, stdout, stderr)."""
+    result = CliRunner().invoke(main, args, env={**SECRETS, **(env or {})}, catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        (CONFIG.replace("overlap", "x") + "[sync]\noverlap_secnds = 5\n", "overlap_seconds"),
+        (CONFIG.replace('outlet = "Online Store"', ""), "tiktok.shops[0].outlet"),
+        (CONFIG + "[schedule]\ninterval_seconds = \"60\"\n", "schedule.interval_seconds"),
+        (CONFIG.replace("[state]", "[stat]"), "stat"),
+    ],
+)
+def test_bad_config_exits_2_naming_the_key(tmp_path: Path, text: str, needle: str) -> None:
+    """A bad config gives one message naming the key and exit code 2, before any network call."""
+    code, out, err = invoke(["--config", str(write_config(tmp_path, text)), "once"])
+    assert code == 2
+    assert needle in err
+    assert not (tmp_path / "state").exists()  # nothing was even opened
+
+
+def test_missing_secret_is_named_without_values(tmp_path: Path) -> None:
+    """A missing secret names its key and environment variable."""
+    result = CliRunner().invoke(main, ["--config", str(write_config(tmp_path)), "status"], env={})
+    assert result.exit_code == 2
+    assert "tiktok.app_secret" in result.stderr
+
+
+def test_unknown_shop_is_a_usage_error(tmp_path: Path) -> None:
+    """--shop with an id that is not configured exits 2."""
+    code, _, err = invoke(["--config", str(write_config(tmp_path)), "once", "--shop", "nope"])
+    assert code == 2 and "nope" in err
+
+
+def test_status_json_on_a_fresh_state(tmp_path: Path) -> None:
+    """status --json prints the interface spec's object and no secret."""
+    code, out, _ = invoke(["--config", str(write_config(tmp_path)), "status", "--json"])
+    assert code == 0
+    data = json.loads(out)
+    shop = data["shops"][0]
+    assert shop["id"] == "shop1"
+    assert set(shop) >= {"cursors", "last_run", "outbox", "attention"}
+    assert shop["outbox"] == {"pending": 0, "in_flight": 0, "quarantined": 0}
+    assert not any(v in out for v in SECRETS.values())
+
+
+def test_status_table_lists_attention(tmp_path: Path) -> None:
+    """The readable status shows open attention items with their messages."""
+    config = write_config(tmp_path)
+    store = Store.open(tmp_path / "state" / "sync.db")
+    store.raise_attention("shop1", "o1", "return", "r1", "return/refund r1 on order o1: edit it")
+    store.close()
+    code, out, _ = invoke(["--config", str(config), "status"])
+    assert code == 0
+    assert "[return] return/refund r1 on order o1" in out
+
+
+def test_retry_requeues_quarantined(tmp_path: Path) -> None:
+    """retry --order puts that order's quarantined actions back."""
+    from sync_job.flow import Action
+
+    config = write_config(tmp_path)
+    store = Store.open(tmp_path / "state" / "sync.db")
+    store.replace_outbox("shop1", "o1", [Action("create")], "quarantined", "unknown sku")
+    store.close()
+    code, out, _ = invoke(["--config", str(config), "retry", "--order", "o1"])
+    assert code == 0 and out.startswith("1 quarantined")
+
+
+def test_unreachable_tiktok_fails_the_shop_with_exit_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TikTok unreachable after retries: the shop's cycle failed → exit 1, and it is recorded."""
+    import sync_job.cli
+
+    real_open = App.open.__func__  # type: ignore[attr-defined]
+    monkeypatch.setattr(
+        sync_job.cli.App, "open", classmethod(lambda cls, c: real_open(cls, c, sleep=lambda s: None))
+    )
+    config = write_config(tmp_path)
+    code, _, err = invoke(["--config", str(config), "once"])
+    assert code == 1
+    assert not any(v in err for v in SECRETS.values())
+    store = Store.open(tmp_path / "state" / "sync.db")
+    run = store.last_run("shop1")
+    assert run is not None and run["status"] == "failed"

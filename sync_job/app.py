@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import requests
@@ -16,6 +16,7 @@ from sync_job.dealpos.pacer import Pacer
 from sync_job.flow import Mode
 from sync_job.invoice import InvoiceSettings
 from sync_job.logs import register_secrets
+from sync_job.progress import NullProgress, Progress
 from sync_job.record import ShopContext
 from sync_job.store import Store
 from sync_job.tiktok.client import TikTokClient, Tokens
@@ -118,6 +119,7 @@ class App:
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
     should_stop: Callable[[], bool] = lambda: False
+    progress: Progress = field(default_factory=NullProgress)
 
     @classmethod
     def open(
@@ -150,6 +152,7 @@ class App:
             sleep=self.sleep,
             should_stop=self.should_stop,
             dealpos_stats=lambda: (stats.calls, stats.rate_limited),
+            progress=self.progress,
         )
 
     def shops(self, only: str | None) -> Sequence[ShopConfig]:

@@ -16,6 +16,7 @@ from sync_job.config import Config, find_config_path, load_config
 from sync_job.cycle import CycleResult
 from sync_job.errors import ConfigError
 from sync_job.logs import configure_logging, register_secrets
+from sync_job.progress import make_progress
 from sync_job.status import collect_status, render_status
 from sync_job.store import Store
 
@@ -129,6 +130,7 @@ def backfill(
     config = _load(ctx)
     _check_shop(ctx, config, shop)
     app = App.open(config)
+    app.progress = make_progress(config.dealpos.rate_limit / config.dealpos.rate_window_seconds)
     try:
         results = app.run_backfill(start, end, shop, dry_run=dry_run)
     finally:

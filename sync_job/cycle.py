@@ -17,6 +17,7 @@ import structlog
 from sync_job.errors import AuthError, RemoteError, SyncError
 from sync_job.flow import Mode
 from sync_job.lock import LockBusy, ShopLock
+from sync_job.progress import NullProgress, Progress
 from sync_job.push import DealposApi, Pusher, PushTally
 from sync_job.record import PlannedChange, RecordTally, ShopContext, record_orders, record_returns
 from sync_job.store import Store
@@ -72,6 +73,7 @@ class CycleDeps:
     sleep: Callable[[float], None] = time.sleep
     should_stop: Callable[[], bool] = lambda: False
     dealpos_stats: Callable[[], tuple[int, int]] = lambda: (0, 0)  # (calls, 429s) so far
+    progress: Progress = field(default_factory=NullProgress)
 
 
 def new_run_id() -> str:
@@ -136,15 +138,7 @@ class Cycle:
         store.start_run(self.result.run_id, self.ctx.shop_id, self.ctx.mode)
         try:
             self._fetch_all(store, heartbeat=lock.renew)
-            self.result.push = Pusher(
-                store,
-                self.deps.dealpos,
-                self.ctx,
-                payment_method=self.deps.payment_method,
-                sleep=self.deps.sleep,
-                should_stop=self.deps.should_stop,
-                heartbeat=lock.renew,
-            ).drain()
+            self._push(store, lock)
         except (RemoteError, Stopped, LockBusy) as exc:
             self._fail(exc)
         finally:
@@ -153,6 +147,28 @@ class Cycle:
                 self.result.run_id, self.result.status, self.result.counts, self.result.error
             )
             lock.release()
+
+    def _push(self, store: Store, lock: ShopLock) -> None:
+        progress = self.deps.progress
+        counts = store.outbox_counts(self.ctx.shop_id)
+        progress.phase("push to DealPOS", counts["pending"] + counts["in_flight"], "call")
+
+        def heartbeat() -> None:
+            lock.renew()
+            progress.advance(1)
+
+        try:
+            self.result.push = Pusher(
+                store,
+                self.deps.dealpos,
+                self.ctx,
+                payment_method=self.deps.payment_method,
+                sleep=self.deps.sleep,
+                should_stop=self.deps.should_stop,
+                heartbeat=heartbeat,
+            ).drain()
+        finally:
+            progress.close()
 
     def _fail(self, exc: Exception) -> None:
         self.result.status = "stopped" if isinstance(exc, Stopped) else "failed"
@@ -193,15 +209,25 @@ class Cycle:
         heartbeat: Callable[[], None],
     ) -> None:
         """Read every window of a stream; the cursor moves only after a whole window is recorded."""
-        for window in self._windows(store, stream):
-            for page in pages(self.ctx.cipher, window):
-                self.result.record.add(record(page.items))
-                heartbeat()
-                if self.deps.should_stop():
-                    raise Stopped("stop requested")
-            if self.range_windows is None and not self.dry_run:
-                store.advance_cursor(self.ctx.shop_id, stream, window.end)
-            log.debug("window done", stream=stream, start=window.start, end=window.end)
+        windows = list(self._windows(store, stream))
+        progress, tally = self.deps.progress, self.result.record
+        progress.phase(f"fetch {stream}", len(windows), "window")
+        try:
+            for window in windows:
+                for page in pages(self.ctx.cipher, window):
+                    tally.add(record(page.items))
+                    heartbeat()
+                    progress.advance(
+                        0, fetched=tally.fetched + tally.returns, changed=tally.changed
+                    )
+                    if self.deps.should_stop():
+                        raise Stopped("stop requested")
+                if self.range_windows is None and not self.dry_run:
+                    store.advance_cursor(self.ctx.shop_id, stream, window.end)
+                progress.advance(1)
+                log.debug("window done", stream=stream, start=window.start, end=window.end)
+        finally:
+            progress.close()
 
     def _counts(self, store: Store) -> dict[str, Any]:
         rec, push = self.result.record, self.result.push

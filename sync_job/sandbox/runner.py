@@ -1,0 +1,120 @@
+"""`sync-job sandbox`: both simulators, the order generator and the daemon, in one process.
+
+This is the embedded default that `make run` shows: no TikTok app or DealPOS tenant needed.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sync_job.config import Config, parse_config
+from sync_job.sandbox import defaults
+from sync_job.sandbox.catalogue import dealpos_variants
+from sync_job.sandbox.dealpos_sim import DealposSimulator
+from sync_job.sandbox.generator import LifecycleGenerator
+from sync_job.sandbox.tiktok_sim import TikTokSimulator
+
+GENERATOR_TICK_SECONDS = 1.0
+
+
+def sandbox_settings(tiktok_url: str, dealpos_url: str, state_dir: Path) -> dict[str, Any]:
+    """The embedded configuration: short windows and interval so a person sees changes quickly."""
+    return {
+        "state": {"path": str(state_dir / "sync.db")},
+        "schedule": {"interval_seconds": 5, "jitter_seconds": 0},
+        "sync": {
+            "overlap_seconds": 300,
+            "lag_seconds": 2,
+            "initial_lookback_seconds": 3600,
+            # Completed orders get paid at once, so the sandbox shows every state within minutes.
+            "settle_completed": "always",
+        },
+        "tiktok": {
+            "base_url": tiktok_url,
+            "auth_url": tiktok_url,
+            "app_key": defaults.TIKTOK_APP_KEY,
+            "app_secret": defaults.TIKTOK_APP_SECRET,
+            "access_token": defaults.TIKTOK_ACCESS_TOKEN,
+            "refresh_token": defaults.TIKTOK_REFRESH_TOKEN,
+            "shops": [
+                {
+                    "id": defaults.TIKTOK_SHOP_ID,
+                    "cipher": defaults.TIKTOK_SHOP_CIPHER,
+                    "outlet": defaults.DEALPOS_OUTLET,
+                }
+            ],
+        },
+        "dealpos": {
+            "base_url": dealpos_url,
+            "client_id": defaults.DEALPOS_CLIENT_ID,
+            "client_secret": defaults.DEALPOS_CLIENT_SECRET,
+            "payment_method": defaults.DEALPOS_PAYMENT_METHOD,
+        },
+    }
+
+
+def start_simulators(seed: int) -> tuple[TikTokSimulator, DealposSimulator]:
+    """Start both simulators on free loopback ports."""
+    tiktok = TikTokSimulator(
+        defaults.TIKTOK_APP_KEY,
+        defaults.TIKTOK_APP_SECRET,
+        [(defaults.TIKTOK_SHOP_ID, defaults.TIKTOK_SHOP_CIPHER)],
+        access_token=defaults.TIKTOK_ACCESS_TOKEN,
+        refresh_token=defaults.TIKTOK_REFRESH_TOKEN,
+        seed=seed,
+    )
+    dealpos = DealposSimulator(
+        defaults.DEALPOS_CLIENT_ID,
+        defaults.DEALPOS_CLIENT_SECRET,
+        variants=dealpos_variants(),
+        outlets=[defaults.DEALPOS_OUTLET],
+        payment_methods=[defaults.DEALPOS_PAYMENT_METHOD],
+        seed=seed,
+    )
+    tiktok.start()
+    dealpos.start()
+    return tiktok, dealpos
+
+
+def _generate(generator: LifecycleGenerator, stop: threading.Event) -> None:
+    """Move the simulated shop forward once a second until stopped."""
+    generator.new_order()  # something to see on the first cycle
+    while not stop.wait(GENERATOR_TICK_SECONDS):
+        generator.step()
+
+
+def _banner(config: Config, tiktok: TikTokSimulator, dealpos: DealposSimulator) -> str:
+    return (
+        "sync-job sandbox: simulated TikTok Shop and DealPOS on this machine\n"
+        f"  watch the invoices:  {dealpos.url}/\n"
+        f"  TikTok state (JSON): {tiktok.url}/_sandbox/state\n"
+        f"  DealPOS state (JSON): {dealpos.url}/_sandbox/state\n"
+        f"  state database:      {config.state.path}\n"
+        f"  DealPOS quota:       {config.dealpos.rate_limit} calls per "
+        f"{config.dealpos.rate_window_seconds:g} s\n"
+        "  Ctrl-C stops everything."
+    )
+
+
+def run_sandbox(state_dir: Path, *, seed: int | None = None) -> int:
+    """Run simulators + generator + daemon until Ctrl-C; returns the exit code."""
+    from sync_job.daemon import run_daemon  # the daemon pulls in APScheduler: only when needed
+
+    state_dir = state_dir.resolve()
+    tiktok, dealpos = start_simulators(seed or 0)
+    stop = threading.Event()
+    generator = LifecycleGenerator(tiktok, defaults.TIKTOK_SHOP_ID, seed=seed or 0)
+    feeder = threading.Thread(target=_generate, args=(generator, stop), daemon=True)
+    try:
+        config = parse_config(sandbox_settings(tiktok.url, dealpos.url, state_dir), env={})
+        click.echo(_banner(config, tiktok, dealpos), err=True)
+        feeder.start()
+        return run_daemon(config)
+    finally:
+        stop.set()
+        tiktok.stop()
+        dealpos.stop()

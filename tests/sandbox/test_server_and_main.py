@@ -1,0 +1,67 @@
+"""The loopback server base and the standalone command."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import requests
+
+from sync_job.sandbox.server import LoopbackServer, Request, Response, json_response
+
+
+class _Echo(LoopbackServer):
+    def handle(self, request: Request) -> Response | None:
+        if request.path == "/drop":
+            return None
+        return json_response(
+            200, {"path": request.path, "q": dict(request.query), "n": len(request.body)}
+        )
+
+
+def test_keep_alive_calls_are_fast_and_exact() -> None:
+    """Many calls over one keep-alive connection take milliseconds each (no Nagle stalls)."""
+    with _Echo() as server, requests.Session() as http:
+        started = time.monotonic()
+        for n in range(200):
+            r = http.post(server.url + "/echo", params={"t": "a+b/c"}, data=b"x" * n, timeout=5)
+            assert r.json() == {"path": "/echo", "q": {"t": "a+b/c"}, "n": n}
+        assert time.monotonic() - started < 2.0
+        assert r.headers["Content-Length"] == str(len(r.content))
+
+
+def test_stop_closes_idle_keep_alive_connections() -> None:
+    """After stop(), a pooled connection is gone and the port no longer answers."""
+    server = _Echo()
+    url = server.start()
+    with requests.Session() as http:
+        assert http.get(url + "/a", timeout=5).ok
+        server.stop()
+        try:
+            http.get(url + "/a", timeout=1)
+            raise AssertionError("server still answers after stop()")
+        except requests.ConnectionError:
+            pass
+
+
+def test_standalone_command_serves_until_interrupted() -> None:
+    """`python -m sync_job.sandbox dealpos` prints its URL, serves, and exits 0 on Ctrl-C."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sync_job.sandbox", "dealpos", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:\d+", first)
+        assert match, first
+        assert requests.get(match.group(0) + "/_sandbox/state", timeout=5).json()["invoices"] == []
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=5) == 0
+    finally:
+        proc.kill()
+        proc.wait()

@@ -92,6 +92,8 @@ def build_tiktok(
         timeout=tt.timeout_seconds,
         clock=clock,
         sleep=sleep,
+        max_attempts=config.retry.max_attempts,
+        max_backoff=config.retry.max_backoff_seconds,
     )
 
 
@@ -148,6 +150,7 @@ class App:
             dealpos=self.dealpos,
             payment_method=self.config.dealpos.payment_method,
             rules=window_rules(self.config),
+            retry=self.config.retry,
             clock=self.clock,
             sleep=self.sleep,
             should_stop=self.should_stop,

@@ -164,6 +164,14 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True)
+class RetryConfig:
+    """How transient failures are retried within a run (both APIs)."""
+
+    max_attempts: int = 5
+    max_backoff_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole validated configuration."""
 
@@ -173,6 +181,7 @@ class Config:
     tiktok: TikTokConfig
     dealpos: DealposConfig
     metrics: MetricsConfig
+    retry: RetryConfig = field(default_factory=RetryConfig)
     sku_map: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     source: Path | None = None
 
@@ -424,6 +433,10 @@ _SECTIONS: Final[Mapping[str, tuple[type[Any], Mapping[str, _Key]]]] = {
         },
     ),
     "metrics": (MetricsConfig, {"listen": _Key(_host_port), "textfile": _Key(_path)}),
+    "retry": (
+        RetryConfig,
+        {"max_attempts": _Key(_int_at_least(1)), "max_backoff_seconds": _Key(_positive_number)},
+    ),
 }
 
 _TOP_LEVEL: Final = (*_SECTIONS, "sku_map")

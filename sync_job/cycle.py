@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from sync_job.config import RetryConfig
 from sync_job.errors import AuthError, RemoteError, SyncError
 from sync_job.flow import Mode
 from sync_job.lock import LockBusy, ShopLock
@@ -69,6 +70,7 @@ class CycleDeps:
     dealpos: DealposApi
     payment_method: str
     rules: WindowRules
+    retry: RetryConfig = field(default_factory=RetryConfig)
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
     should_stop: Callable[[], bool] = lambda: False
@@ -164,6 +166,8 @@ class Cycle:
                 self.ctx,
                 payment_method=self.deps.payment_method,
                 sleep=self.deps.sleep,
+                max_attempts=self.deps.retry.max_attempts,
+                max_backoff=self.deps.retry.max_backoff_seconds,
                 should_stop=self.deps.should_stop,
                 heartbeat=heartbeat,
             ).drain()

@@ -89,14 +89,17 @@ def _achieved(action: Action, state: InvoiceState) -> bool:
     return state.record == "recycled"
 
 
-def _wait(retry_state: RetryCallState) -> float:
+def backoff_wait(max_backoff: float) -> Callable[[RetryCallState], float]:
     """Exponential backoff with full jitter, never shorter than the server's Retry-After."""
-    attempt = retry_state.attempt_number
-    backoff = random.uniform(0, min(60.0, 2.0**attempt))
-    outcome = retry_state.outcome
-    exc = outcome.exception() if outcome is not None else None
-    after = getattr(exc, "retry_after", None) or 0.0
-    return max(float(after), backoff)
+
+    def wait(retry_state: RetryCallState) -> float:
+        backoff = random.uniform(0, min(max_backoff, 2.0**retry_state.attempt_number))
+        outcome = retry_state.outcome
+        exc = outcome.exception() if outcome is not None else None
+        after = getattr(exc, "retry_after", None) or 0.0
+        return max(float(after), backoff)
+
+    return wait
 
 
 class Pusher:
@@ -111,6 +114,7 @@ class Pusher:
         payment_method: str,
         sleep: Callable[[float], None] = time.sleep,
         max_attempts: int = 5,
+        max_backoff: float = 60.0,
         should_stop: Callable[[], bool] = lambda: False,
         heartbeat: Callable[[], None] = lambda: None,
     ) -> None:
@@ -120,6 +124,7 @@ class Pusher:
         self.payment_method = payment_method
         self.sleep = sleep
         self.max_attempts = max_attempts
+        self.max_backoff = max_backoff
         self.should_stop = should_stop
         self.heartbeat = heartbeat
         self.tally = PushTally()
@@ -152,7 +157,7 @@ class Pusher:
         retrying = Retrying(
             retry=retry_if_exception_type(TransientError),
             stop=stop_after_attempt(self.max_attempts),
-            wait=_wait,
+            wait=backoff_wait(self.max_backoff),
             sleep=self.sleep,
             reraise=True,
             before_sleep=self._count_retry,

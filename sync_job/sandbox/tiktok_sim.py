@@ -83,6 +83,8 @@ class TikTokSimulator(LoopbackServer):
         )
         self._tokens.add(access_token, refresh_token, clock())
         self._routes = self._route_table()
+        # Called with the shop id after each order-search page is cut (tests change data mid-paging).
+        self.on_orders_page: Callable[[str], None] | None = None
 
     def _route_table(self) -> dict[tuple[str, str], tuple[Scope, Handler]]:
         # scope: "shop" = signed + shop_cipher, "app" = signed without it, "token" = unsigned
@@ -288,6 +290,8 @@ class TikTokSimulator(LoopbackServer):
         sort = params.sorting(request.query, 100, "DESC")
         bound = paging.binding("orders", *sort[1:], {**bounds, "order_status": status})
         page, token = self._page(request, items, "id", sort, bound)
+        if self.on_orders_page is not None:
+            self.on_orders_page(shop_id)
         return {"orders": page, "next_page_token": token, "total_count": len(items)}
 
     def _search_returns(self, request: Request, shop_id: str) -> dict[str, Any]:

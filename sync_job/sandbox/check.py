@@ -1,0 +1,113 @@
+"""Compare the DealPOS simulator's final state with the state TikTok's final state calls for.
+
+Used by the end-to-end tests, the chaos soak and the benchmarks: for every TikTok order, the
+desired invoice (flow.desired_state) must be exactly what DealPOS holds, with no duplicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sync_job.flow import InvoiceState, Mode, desired_state, is_active_return
+from sync_job.sandbox.dealpos_sim import DealposSimulator
+from sync_job.sandbox.invoices import Invoice
+from sync_job.sandbox.tiktok_sim import TikTokSimulator
+
+
+@dataclass
+class MirrorReport:
+    """What differs between the mirror and what it should be."""
+
+    orders: int = 0
+    invoices: int = 0
+    duplicates: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    wrong: list[str] = field(default_factory=list)
+    lost_cancellations: list[str] = field(default_factory=list)
+    excused: list[str] = field(default_factory=list)  # quarantined with an attention item
+
+    @property
+    def ok(self) -> bool:
+        """True when DealPOS equals the desired state for every order."""
+        return not (self.duplicates or self.missing or self.wrong or self.lost_cancellations)
+
+    def summary(self) -> str:
+        """One line of figures."""
+        return (
+            f"orders {self.orders}, invoices {self.invoices}, duplicates {len(self.duplicates)}, "
+            f"missing {len(self.missing)}, wrong {len(self.wrong)}, lost cancellations "
+            f"{len(self.lost_cancellations)}, quarantined with attention {len(self.excused)}"
+        )
+
+
+def invoice_state(invoice: Invoice) -> InvoiceState:
+    """The simulator's invoice as an InvoiceState."""
+    if invoice.status == "Cancelled":
+        return InvoiceState("recycled")
+    sent = invoice.fulfillment in ("Sent", "Returned")
+    return InvoiceState(
+        "active",
+        "Sent" if sent else "Unsent",
+        "Paid" if invoice.payment_status == "Paid" else "Unpaid",
+    )
+
+
+def desired_for(order: dict[str, Any], returns: Iterable[dict[str, Any]], mode: Mode,
+                settle_always: bool) -> InvoiceState | None:  # fmt: skip
+    """The desired invoice of one simulator order, given its returns."""
+    active = any(is_active_return(str(r.get("return_status"))) for r in returns)
+    return desired_state(str(order.get("status")), has_active_return=active, mode=mode,
+                         settle_always=settle_always)  # fmt: skip
+
+
+def compare_mirror(
+    tiktok: TikTokSimulator,
+    dealpos: DealposSimulator,
+    shop_id: str,
+    *,
+    mode: Mode = "realtime",
+    settle_always: bool = False,
+    quarantined: Iterable[str] = (),
+) -> MirrorReport:
+    """Check every TikTok order against DealPOS; `quarantined` orders may lack their invoice."""
+    excused = set(quarantined)
+    returns: dict[str, list[dict[str, Any]]] = {}
+    for ret in tiktok.returns(shop_id):
+        returns.setdefault(str(ret["order_id"]), []).append(ret)
+    by_ref = dealpos.by_reference()
+    report = MirrorReport(invoices=len(dealpos.invoices()))
+    for order in tiktok.orders(shop_id):
+        report.orders += 1
+        oid = str(order["id"])
+        found = by_ref.get(oid, [])
+        desired = desired_for(order, returns.get(oid, []), mode, settle_always)
+        _check_order(report, oid, desired, found, oid in excused)
+    return report
+
+
+def _check_order(report: MirrorReport, oid: str, desired: InvoiceState | None,
+                 found: list[Invoice], excused: bool) -> None:  # fmt: skip
+    if len(found) > 1:
+        report.duplicates.append(oid)
+        return
+    have = invoice_state(found[0]) if found else None
+    if desired is None:  # unknown status: whatever was there stays; nothing to check
+        return
+    if desired.record == "none":
+        if have is not None:
+            report.wrong.append(f"{oid}: want no invoice, have {have.describe()}")
+        return
+    if desired.record == "recycled":
+        if have is not None and have.record != "recycled":
+            report.lost_cancellations.append(f"{oid}: cancelled, invoice still {have.describe()}")
+        return
+    if have == desired:
+        return
+    if excused and have is None:
+        report.excused.append(oid)
+    elif have is None:
+        report.missing.append(f"{oid}: want {desired.describe()}, no invoice")
+    else:
+        report.wrong.append(f"{oid}: want {desired.describe()}, have {have.describe()}")

@@ -83,7 +83,7 @@ class TikTokSimulator(LoopbackServer):
         )
         self._tokens.add(access_token, refresh_token, clock())
         self._routes = self._route_table()
-        # Called with the shop id after each order-search page is cut (tests change data mid-paging).
+        # Called with the shop id after each order-search page is cut (tests change data mid-page).
         self.on_orders_page: Callable[[str], None] | None = None
 
     def _route_table(self) -> dict[tuple[str, str], tuple[Scope, Handler]]:

@@ -32,7 +32,7 @@ def states(sandbox: Sandbox, order_id: str) -> list[tuple[str, str, str]]:
 
 
 def test_real_time_flow_paid_sent_completed(sandbox: Sandbox) -> None:
-    """Seed I: unpaid → no invoice; paid → Unsent+Unpaid; picked up → Sent+Unpaid; completed stays."""
+    """Seed I: unpaid → none; paid → Unsent+Unpaid; picked up → Sent+Unpaid; completed stays."""
     o = put(sandbox, order("UNPAID", lines=[line("KAOS-HITAM-M"), line("KAOS-HITAM-M")]))
     sandbox.settle()
     assert states(sandbox, o["id"]) == []

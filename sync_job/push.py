@@ -25,7 +25,7 @@ from sync_job.invoice import (
     local_date,
     send_date,
 )
-from sync_job.orders import Order, parse_order
+from sync_job.orders import BadOrder, Order, parse_order
 from sync_job.record import ShopContext
 from sync_job.store import LedgerRow, OutboxRow, Store
 
@@ -153,7 +153,11 @@ class Pusher:
 
     def push_row(self, row: OutboxRow) -> str:
         """Push one action: 'done', 'quarantined' or 'left' (pending for the next run)."""
-        order = parse_order(self.store.get_order_raw(self.ctx.shop_id, row.order_id))
+        try:
+            order = parse_order(self.store.get_order_raw(self.ctx.shop_id, row.order_id))
+        except BadOrder as exc:  # the snapshot was recorded valid; only a damaged DB gets here
+            self._quarantine(row, exc)
+            return "quarantined"
         retrying = Retrying(
             retry=retry_if_exception_type(TransientError),
             stop=stop_after_attempt(self.max_attempts),

@@ -16,6 +16,7 @@ from sync_job.config import Config, find_config_path, load_config
 from sync_job.cycle import CycleResult
 from sync_job.errors import ConfigError
 from sync_job.logs import configure_logging, register_secrets
+from sync_job.metrics import write_textfile_if_configured
 from sync_job.progress import make_progress
 from sync_job.status import collect_status, render_status
 from sync_job.store import Store
@@ -94,6 +95,8 @@ def once(ctx: click.Context, dry_run: bool, shop: str | None) -> None:
     app = App.open(config)
     try:
         results = app.run_once(shop, dry_run=dry_run)
+        if not dry_run:  # a dry run changes nothing anywhere, metrics files included
+            write_textfile_if_configured(config, results, app.store, app.dealpos.stats.by_outcome)
     finally:
         app.close()
     if dry_run:
@@ -133,6 +136,8 @@ def backfill(
     app.progress = make_progress(config.dealpos.rate_limit / config.dealpos.rate_window_seconds)
     try:
         results = app.run_backfill(start, end, shop, dry_run=dry_run)
+        if not dry_run:
+            write_textfile_if_configured(config, results, app.store, app.dealpos.stats.by_outcome)
     finally:
         app.close()
     if dry_run:

@@ -162,13 +162,24 @@ class App:
         """The configured shops, or the one named by --shop."""
         return [s for s in self.config.tiktok.shops if only is None or s.id == only]
 
+    def _run_shops(
+        self, shop_id: str | None, make: Callable[[ShopConfig], Cycle]
+    ) -> list[CycleResult]:
+        """Run each shop's cycle in turn; one shop failing never stops the others."""
+        results = []
+        for shop in self.shops(shop_id):
+            if self.should_stop():
+                break  # shutting down: do not start another shop
+            results.append(make(shop).run())
+        return results
+
     def run_once(self, shop_id: str | None, *, dry_run: bool = False) -> list[CycleResult]:
-        """One real-time cycle per shop; one shop failing never stops the others."""
+        """One real-time cycle per shop."""
         deps = self.deps()
-        return [
-            Cycle(deps, shop_context(self.config, shop, "realtime"), dry_run=dry_run).run()
-            for shop in self.shops(shop_id)
-        ]
+        return self._run_shops(
+            shop_id,
+            lambda shop: Cycle(deps, shop_context(self.config, shop, "realtime"), dry_run=dry_run),
+        )
 
     def run_backfill(
         self, first: date, last: date | None, shop_id: str | None, *, dry_run: bool = False
@@ -177,12 +188,12 @@ class App:
         start, end = day_bounds(first, last, self.config.sync.tz, int(self.clock()))
         windows = list(range_windows(start, end, self.config.sync.max_window_seconds))
         deps = self.deps()
-        return [
-            Cycle(
+        return self._run_shops(
+            shop_id,
+            lambda shop: Cycle(
                 deps,
                 shop_context(self.config, shop, "download"),
                 dry_run=dry_run,
                 range_windows=dict.fromkeys(STREAMS, windows),
-            ).run()
-            for shop in self.shops(shop_id)
-        ]
+            ),
+        )

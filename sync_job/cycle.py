@@ -51,6 +51,7 @@ class CycleResult:
     mode: Mode
     status: str = "ok"  # ok | failed | busy | stopped
     error: str | None = None
+    error_kind: str | None = None  # the exception class, e.g. AuthError
     record: RecordTally = field(default_factory=RecordTally)
     push: PushTally = field(default_factory=PushTally)
     counts: dict[str, Any] = field(default_factory=dict)
@@ -122,6 +123,9 @@ class Cycle:
             self._fetch_all(store)
         except (RemoteError, Stopped) as exc:
             self._fail(exc)
+        except Exception as exc:  # a bug or an unclassified error: contained to this shop
+            log.exception("cycle crashed")
+            self._fail(exc)
         finally:
             self._summarise(None)
             store.close()
@@ -142,6 +146,9 @@ class Cycle:
             self._fetch_all(store, heartbeat=lock.renew)
             self._push(store, lock)
         except (RemoteError, Stopped, LockBusy) as exc:
+            self._fail(exc)
+        except Exception as exc:  # a bug or an unclassified error: contained to this shop
+            log.exception("cycle crashed")
             self._fail(exc)
         finally:
             self._summarise(store)
@@ -177,6 +184,7 @@ class Cycle:
     def _fail(self, exc: Exception) -> None:
         self.result.status = "stopped" if isinstance(exc, Stopped) else "failed"
         self.result.error = str(exc)
+        self.result.error_kind = type(exc).__name__
         level = "error" if isinstance(exc, AuthError) else "warning"
         getattr(log, level)("cycle ended early", error=str(exc), kind=type(exc).__name__)
 

@@ -54,13 +54,13 @@ def invoke(args: list[str], env: dict[str, str] | None = None) -> tuple[int, str
     [
         (CONFIG.replace("overlap", "x") + "[sync]\noverlap_secnds = 5\n", "overlap_seconds"),
         (CONFIG.replace('outlet = "Online Store"', ""), "tiktok.shops[0].outlet"),
-        (CONFIG + "[schedule]\ninterval_seconds = \"60\"\n", "schedule.interval_seconds"),
+        (CONFIG + '[schedule]\ninterval_seconds = "60"\n', "schedule.interval_seconds"),
         (CONFIG.replace("[state]", "[stat]"), "stat"),
     ],
 )
 def test_bad_config_exits_2_naming_the_key(tmp_path: Path, text: str, needle: str) -> None:
     """A bad config gives one message naming the key and exit code 2, before any network call."""
-    code, out, err = invoke(["--config", str(write_config(tmp_path, text)), "once"])
+    code, _, err = invoke(["--config", str(write_config(tmp_path, text)), "once"])
     assert code == 2
     assert needle in err
     assert not (tmp_path / "state").exists()  # nothing was even opened
@@ -122,7 +122,9 @@ def test_unreachable_tiktok_fails_the_shop_with_exit_1(
 
     real_open = App.open.__func__  # type: ignore[attr-defined]
     monkeypatch.setattr(
-        sync_job.cli.App, "open", classmethod(lambda cls, c: real_open(cls, c, sleep=lambda s: None))
+        sync_job.cli.App,
+        "open",
+        classmethod(lambda cls, c: real_open(cls, c, sleep=lambda s: None)),
     )
     config = write_config(tmp_path)
     code, _, err = invoke(["--config", str(config), "once"])

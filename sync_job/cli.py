@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 
@@ -92,11 +92,19 @@ def once(ctx: click.Context, dry_run: bool, shop: str | None) -> None:
     """Run one cycle for every configured shop (or one), then exit."""
     config = _load(ctx)
     _check_shop(ctx, config, shop)
-    app = App.open(config)
+    _run_cycles(ctx, App.open(config), dry_run, lambda app: app.run_once(shop, dry_run=dry_run))
+
+
+def _run_cycles(
+    ctx: click.Context, app: App, dry_run: bool, run: Callable[[App], list[CycleResult]]
+) -> None:
+    """Run the cycles, write the metrics file, print a dry run's plan, exit with the outcome."""
     try:
-        results = app.run_once(shop, dry_run=dry_run)
+        results = run(app)
         if not dry_run:  # a dry run changes nothing anywhere, metrics files included
-            write_textfile_if_configured(config, results, app.store, app.dealpos.stats.by_outcome)
+            write_textfile_if_configured(
+                app.config, results, app.store, app.dealpos.stats.by_outcome
+            )
     finally:
         app.close()
     if dry_run:
@@ -134,15 +142,7 @@ def backfill(
     _check_shop(ctx, config, shop)
     app = App.open(config)
     app.progress = make_progress(config.dealpos.rate_limit / config.dealpos.rate_window_seconds)
-    try:
-        results = app.run_backfill(start, end, shop, dry_run=dry_run)
-        if not dry_run:
-            write_textfile_if_configured(config, results, app.store, app.dealpos.stats.by_outcome)
-    finally:
-        app.close()
-    if dry_run:
-        _print_plan(results)
-    ctx.exit(_exit_code(results))
+    _run_cycles(ctx, app, dry_run, lambda a: a.run_backfill(start, end, shop, dry_run=dry_run))
 
 
 @main.command()

@@ -6,7 +6,6 @@ import argparse
 import threading
 
 from sync_job.sandbox import defaults
-from sync_job.sandbox.catalogue import dealpos_variants
 from sync_job.sandbox.dealpos_sim import DealposSimulator
 from sync_job.sandbox.faults import FaultConfig
 from sync_job.sandbox.generator import LifecycleGenerator
@@ -54,12 +53,7 @@ def _faults(args: argparse.Namespace) -> FaultConfig:
 
 def _tiktok(args: argparse.Namespace) -> tuple[TikTokSimulator, LifecycleGenerator | None]:
     lifetime = {"token_lifetime_seconds": args.token_lifetime} if args.token_lifetime else {}
-    sim = TikTokSimulator(
-        defaults.TIKTOK_APP_KEY,
-        defaults.TIKTOK_APP_SECRET,
-        [(defaults.TIKTOK_SHOP_ID, defaults.TIKTOK_SHOP_CIPHER)],
-        access_token=defaults.TIKTOK_ACCESS_TOKEN,
-        refresh_token=defaults.TIKTOK_REFRESH_TOKEN,
+    sim = defaults.tiktok_simulator(
         faults=_faults(args),
         rate_limit_per_second=args.rate_limit_per_second,
         seed=args.seed,
@@ -76,12 +70,7 @@ def _tiktok(args: argparse.Namespace) -> tuple[TikTokSimulator, LifecycleGenerat
 
 def _dealpos(args: argparse.Namespace) -> DealposSimulator:
     lifetime = {"token_lifetime_seconds": args.token_lifetime} if args.token_lifetime else {}
-    return DealposSimulator(
-        defaults.DEALPOS_CLIENT_ID,
-        defaults.DEALPOS_CLIENT_SECRET,
-        variants=dealpos_variants(),
-        outlets=[defaults.DEALPOS_OUTLET],
-        payment_methods=[defaults.DEALPOS_PAYMENT_METHOD],
+    return defaults.dealpos_simulator(
         rate_limit=args.rate_limit,
         rate_window_seconds=args.rate_window,
         faults=_faults(args),

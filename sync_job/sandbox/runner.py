@@ -13,7 +13,6 @@ import click
 
 from sync_job.config import Config, parse_config
 from sync_job.sandbox import defaults
-from sync_job.sandbox.catalogue import dealpos_variants
 from sync_job.sandbox.dealpos_sim import DealposSimulator
 from sync_job.sandbox.generator import LifecycleGenerator
 from sync_job.sandbox.tiktok_sim import TikTokSimulator
@@ -59,22 +58,8 @@ def sandbox_settings(tiktok_url: str, dealpos_url: str, state_dir: Path) -> dict
 
 def start_simulators(seed: int) -> tuple[TikTokSimulator, DealposSimulator]:
     """Start both simulators on free loopback ports."""
-    tiktok = TikTokSimulator(
-        defaults.TIKTOK_APP_KEY,
-        defaults.TIKTOK_APP_SECRET,
-        [(defaults.TIKTOK_SHOP_ID, defaults.TIKTOK_SHOP_CIPHER)],
-        access_token=defaults.TIKTOK_ACCESS_TOKEN,
-        refresh_token=defaults.TIKTOK_REFRESH_TOKEN,
-        seed=seed,
-    )
-    dealpos = DealposSimulator(
-        defaults.DEALPOS_CLIENT_ID,
-        defaults.DEALPOS_CLIENT_SECRET,
-        variants=dealpos_variants(),
-        outlets=[defaults.DEALPOS_OUTLET],
-        payment_methods=[defaults.DEALPOS_PAYMENT_METHOD],
-        seed=seed,
-    )
+    tiktok = defaults.tiktok_simulator(seed=seed)
+    dealpos = defaults.dealpos_simulator(seed=seed)
     tiktok.start()
     dealpos.start()
     return tiktok, dealpos

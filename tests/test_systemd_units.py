@@ -117,8 +117,8 @@ def test_services_are_identical_below_their_own_settings() -> None:
 
 
 def test_readme_gives_the_state_path_under_systemd() -> None:
-    """The install notes point [state] path into the StateDirectory."""
-    readme = (UNITS / "README.md").read_text()
+    """The README's systemd install notes point [state] path into the StateDirectory."""
+    readme = (UNITS.parent.parent / "README.md").read_text()
     assert 'path = "/var/lib/sync-job/sync.db"' in readme
     assert "systemctl enable --now sync-job.service" in readme
 

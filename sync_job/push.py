@@ -7,14 +7,13 @@ and records each confirmed call in the ledger in the same transaction that remov
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import structlog
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity import RetryCallState
 
 from sync_job.errors import Conflict, OutcomeUnknown, PermanentError, TransientError
 from sync_job.flow import NOTHING, Action, InvoiceState, apply_action, plan_actions, project
@@ -27,6 +26,7 @@ from sync_job.invoice import (
 )
 from sync_job.orders import BadOrder, Order, parse_order
 from sync_job.record import ShopContext
+from sync_job.retrying import transient_retrying
 from sync_job.store import LedgerRow, OutboxRow, Store
 
 log = structlog.get_logger()
@@ -89,19 +89,6 @@ def _achieved(action: Action, state: InvoiceState) -> bool:
     return state.record == "recycled"
 
 
-def backoff_wait(max_backoff: float) -> Callable[[RetryCallState], float]:
-    """Exponential backoff with full jitter, never shorter than the server's Retry-After."""
-
-    def wait(retry_state: RetryCallState) -> float:
-        backoff = random.uniform(0, min(max_backoff, 2.0**retry_state.attempt_number))
-        outcome = retry_state.outcome
-        exc = outcome.exception() if outcome is not None else None
-        after = getattr(exc, "retry_after", None) or 0.0
-        return max(float(after), backoff)
-
-    return wait
-
-
 class Pusher:
     """Drains one shop's outbox into DealPOS."""
 
@@ -158,12 +145,10 @@ class Pusher:
         except BadOrder as exc:  # the snapshot was recorded valid; only a damaged DB gets here
             self._quarantine(row, exc)
             return "quarantined"
-        retrying = Retrying(
-            retry=retry_if_exception_type(TransientError),
-            stop=stop_after_attempt(self.max_attempts),
-            wait=backoff_wait(self.max_backoff),
+        retrying = transient_retrying(
+            max_attempts=self.max_attempts,
+            max_backoff=self.max_backoff,
             sleep=self.sleep,
-            reraise=True,
             before_sleep=self._count_retry,
         )
         try:

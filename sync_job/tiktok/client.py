@@ -12,8 +12,7 @@ from urllib.parse import quote
 
 import requests
 import structlog
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
-from tenacity.wait import wait_exponential_jitter
+from tenacity import RetryCallState, Retrying
 
 from sync_job.errors import (
     AuthError,
@@ -24,6 +23,7 @@ from sync_job.errors import (
     TransientError,
 )
 from sync_job.jsonutil import dumps
+from sync_job.retrying import transient_retrying
 from sync_job.tiktok.envelope import classify
 from sync_job.tiktok.signing import sign, signed_params
 
@@ -145,7 +145,6 @@ class TikTokClient:
         self._max_attempts = max_attempts
         self._max_backoff = max_backoff
         self._refresh_margin = refresh_margin_seconds
-        self._backoff = wait_exponential_jitter(initial=1, max=max_backoff, jitter=1)
         self.calls: collections.Counter[str] = collections.Counter()
 
     # -- public API -------------------------------------------------------------------------
@@ -221,21 +220,13 @@ class TikTokClient:
         return self._retrying()(self._attempt, request, _Recovery())
 
     def _retrying(self) -> Retrying:
-        """Build the retry policy: only TransientError is retried, with backoff and Retry-After."""
-        return Retrying(
-            stop=stop_after_attempt(self._max_attempts),
-            wait=self._wait,
-            retry=retry_if_exception_type(TransientError),
+        """The shared retry policy (sync_job.retrying), logging each retry."""
+        return transient_retrying(
+            max_attempts=self._max_attempts,
+            max_backoff=self._max_backoff,
             sleep=self._sleep,
             before_sleep=_log_retry,
-            reraise=True,
         )
-
-    def _wait(self, state: RetryCallState) -> float:
-        """Wait max(Retry-After, exponential backoff with jitter), capped at max_backoff."""
-        error = state.outcome.exception() if state.outcome else None
-        hint = error.retry_after if isinstance(error, TransientError) else None
-        return min(max(hint or 0.0, self._backoff(state)), self._max_backoff)
 
     def _attempt(self, request: _Request, recovery: _Recovery) -> dict[str, Any]:
         """Send once, spending at most one token refresh and one re-stamp per logical call."""

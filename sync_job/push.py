@@ -124,6 +124,10 @@ class Pusher:
                 after = row.id
                 if row.order_id in blocked:
                     continue  # per-order order: nothing after a failed action of the same order
+                current = self.store.get_outbox_row(row.id)
+                if current is None or current.state not in ("pending", "in_flight"):
+                    continue  # re-planned by an adoption earlier in this batch: stale copy
+                row = current
                 if self.should_stop():
                     self.tally.stopped_early = True
                     return self.tally

@@ -24,6 +24,7 @@ from sync_job.flow import Action, InvoiceState
 from sync_job.tiktok.client import Tokens
 
 migrations = Migrations("sync_job")
+WAL_ATTEMPTS = 250  # x 20 ms: how long opening waits for a racing process to set up the file
 
 
 @migrations()
@@ -95,9 +96,35 @@ class LedgerRow:
 def _secure_path(path: Path) -> None:
     """Create the folder (0700) and file (0600) before SQLite does, so nobody else can read them."""
     if not path.parent.exists():
-        path.parent.mkdir(parents=True, mode=0o700)
+        path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)  # a racing run may win
     fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
     os.close(fd)
+
+
+def _enable_wal(db: sqlite_utils.Database) -> None:
+    """Switch to WAL; two processes creating the file at once may each be refused a moment."""
+    for attempt in range(WAL_ATTEMPTS):
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            # Changing the journal mode does not wait on the busy timeout: wait here, briefly.
+            if "locked" not in str(exc) or attempt == WAL_ATTEMPTS - 1:
+                raise
+            time.sleep(0.02)
+
+
+def _migrate(db: sqlite_utils.Database) -> None:
+    """Apply pending migrations, one process at a time (two runs may open a new file at once)."""
+    if not migrations.pending(db):
+        return
+    db.conn.execute("BEGIN IMMEDIATE")  # the others wait here, then find nothing pending
+    try:
+        migrations.apply(db)
+    except BaseException:
+        db.conn.execute("ROLLBACK")
+        raise
+    db.conn.execute("COMMIT")
 
 
 def iso_now(clock: Callable[[], float]) -> str:
@@ -121,10 +148,10 @@ class Store:
         # isolation_level=None: no implicit transactions; every multi-statement write says atomic().
         conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
         db = sqlite_utils.Database(conn)
-        db.execute("PRAGMA journal_mode=WAL")
+        _enable_wal(db)
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA busy_timeout=30000")
-        migrations.apply(db)
+        _migrate(db)
         return cls(db, clock=clock)
 
     @classmethod
@@ -233,11 +260,14 @@ class Store:
         update_time: int,
         content_hash: str,
         raw: dict[str, Any],
+        *,
+        text: str | None = None,
     ) -> None:
-        """Store the newest copy of an order."""
+        """Store the newest copy of an order (`text`: `raw` already serialised, to reuse)."""
+        raw_text = jsonutil.dumps(raw) if text is None else text
         self.db.execute(
             "INSERT OR REPLACE INTO orders VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (shop_id, order_id, status, update_time, content_hash, jsonutil.dumps(raw), self.now()),
+            (shop_id, order_id, status, update_time, content_hash, raw_text, self.now()),
         )
 
     def get_order_raw(self, shop_id: str, order_id: str) -> dict[str, Any] | None:
@@ -369,6 +399,11 @@ class Store:
                     now,
                 ),
             )
+
+    def get_outbox_row(self, row_id: int) -> OutboxRow | None:
+        """One outbox row as it is now, or None when it is gone (done or re-planned)."""
+        row = self._one("SELECT * FROM outbox WHERE id = ?", (row_id,))
+        return None if row is None else self._outbox_row(row)
 
     def next_pending_orders(self, shop_id: str, after_id: int, limit: int) -> list[OutboxRow]:
         """The oldest actionable row of each order, in outbox order, past row id `after_id`."""

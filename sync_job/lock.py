@@ -1,8 +1,10 @@
 """Single flight per shop: a lease row in the state database.
 
 A daemon, a cron run and a backfill may share one state file; only the holder of a shop's lease
-pushes that shop's outbox. A lease is taken over only when it expired or its holder process is
-gone (same host, pid no longer alive), so a crashed run never blocks the next one for long.
+pushes that shop's outbox. A lease is taken over only when its holder is gone: on this host, when
+its process no longer exists (so a crashed run never blocks the next one); a live process here
+keeps its lease even past expiry, because a long retry wait must not let a second run push the
+same actions. A holder on another host, or in this very process, is gone once its lease expired.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from sync_job.errors import SyncError
 from sync_job.store import Store
 
 LEASE_SECONDS = 120.0
+# A live pid on this host whose lease expired this long ago is taken to be a reused pid (the real
+# holder crashed long ago): longer than any single action's retries can take.
+STALE_SECONDS = 3600.0
 
 
 class LockBusy(SyncError):
@@ -54,9 +59,10 @@ class ShopLock:
 
     def _holder_gone(self, row: tuple[str, int, str, float]) -> bool:
         _holder, pid, host, expires_at = row
-        if expires_at <= self.clock():
-            return True
-        return host == self.host and pid != self.pid and not _process_alive(pid)
+        now = self.clock()
+        if host != self.host or pid == self.pid:
+            return expires_at <= now
+        return not _process_alive(pid) or expires_at + STALE_SECONDS <= now
 
     def acquire(self) -> None:
         """Take the lease, or raise LockBusy naming its live holder."""

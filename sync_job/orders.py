@@ -12,6 +12,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 MAX_TEXT = 500  # longer free text is cut: DealPOS fields are short and logs must stay readable
+# Beyond these a value is garbage: SQLite, calendar dates and invoice arithmetic would fail on it.
+MAX_TIMESTAMP = 4_102_444_800  # 2100-01-01
+MAX_AMOUNT = Decimal(10) ** 15
 
 
 class BadOrder(ValueError):
@@ -84,7 +87,7 @@ def _time(raw: Mapping[str, Any], key: str, *, required: bool = False) -> int | 
         if required:
             raise BadOrder(f"field '{key}' is missing")
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MAX_TIMESTAMP:
         raise BadOrder(f"field '{key}' is not a Unix timestamp: {str(value)[:40]!r}")
     return value
 
@@ -101,8 +104,8 @@ def _money(raw: Mapping[str, Any], key: str, *, default: str | None = "0") -> De
         amount = Decimal(value)
     except InvalidOperation:
         raise BadOrder(f"amount '{key}' is not a number: {str(value)[:40]!r}") from None
-    if not amount.is_finite() or amount < 0:
-        raise BadOrder(f"amount '{key}' is not a non-negative number: {str(value)[:40]!r}")
+    if not amount.is_finite() or not 0 <= amount < MAX_AMOUNT:
+        raise BadOrder(f"amount '{key}' is not a plausible amount: {str(value)[:40]!r}")
     return amount
 
 

@@ -28,6 +28,7 @@ from sync_job.windows import WindowRules, cursor_windows
 log = structlog.get_logger()
 
 STREAMS = ("orders", "returns")
+RENEW_EVERY_SECONDS = 5.0  # push heartbeat: far below the lock's lease
 
 
 class TikTokApi(Protocol):
@@ -162,8 +163,15 @@ class Cycle:
         counts = store.outbox_counts(self.ctx.shop_id)
         progress.phase("push to DealPOS", counts["pending"] + counts["in_flight"], "call")
 
+        renewed = time.monotonic()
+
         def heartbeat() -> None:
-            lock.renew()
+            # Renewing is a write transaction: once per action would cost a commit per call,
+            # while the lease only needs renewing well within LEASE_SECONDS.
+            nonlocal renewed
+            if time.monotonic() - renewed >= RENEW_EVERY_SECONDS:
+                lock.renew()
+                renewed = time.monotonic()
             progress.advance(1)
 
         try:

@@ -75,7 +75,11 @@ class RecordTally:
 
 def content_hash(raw: Any) -> str:
     """A stable hash of a payload's content (key order does not matter)."""
-    return hashlib.sha256(jsonutil.dumps(raw, sort_keys=True).encode()).hexdigest()[:32]
+    return _digest(jsonutil.dumps(raw, sort_keys=True))
+
+
+def _digest(canonical: str) -> str:
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
 def _quarantine_payload(store: Store, ctx: ShopContext, raw: Any, kind: str, why: str) -> None:
@@ -110,14 +114,18 @@ def _record_order(
         _quarantine_payload(store, ctx, raw, "order", str(exc))
         tally.bad += 1
         return
-    digest = content_hash(raw)
+    # Serialised once: the same text is hashed and stored (the store would serialise it again).
+    canonical = jsonutil.dumps(raw, sort_keys=True)
+    digest = _digest(canonical)
     previous = versions.get(order.id)
     if previous is not None and order.update_time < previous[0]:
         tally.stale += 1  # an older copy than the one recorded: status only moves forward
         return
     if previous == (order.update_time, digest) and ctx.mode == "realtime":
         return  # seen exactly this copy before: the overlap re-read is free
-    store.record_order(ctx.shop_id, order.id, order.status, order.update_time, digest, raw)
+    store.record_order(
+        ctx.shop_id, order.id, order.status, order.update_time, digest, raw, text=canonical
+    )
     versions[order.id] = (order.update_time, digest)
     tally.changed += 1
     plan = replan_order(store, ctx, order)
@@ -142,6 +150,8 @@ def replan_order(store: Store, ctx: ShopContext, order: Order) -> PlannedChange 
             f"{order.id}:{order.status}",
             f"order {order.id} has unknown status {order.status!r}: nothing was changed in DealPOS",
         )
+        # Nothing in DealPOS while the status is unknown: not even calls an older copy planned.
+        store.replace_outbox(ctx.shop_id, order.id, [], "pending")
         return None
     ledger = store.get_ledger(ctx.shop_id, order.id)
     rows = store.get_outbox_for_order(ctx.shop_id, order.id)

@@ -42,6 +42,12 @@ def _has_id(body: Any) -> bool:
     return isinstance(body, dict) and body.get("ID") not in (None, "")
 
 
+def _is_invoice(body: Any) -> bool:
+    # A lookup's 200 must show the invoice itself: an empty or foreign object (a proxy's, a login
+    # page's JSON) taken as one would mark a create done that never happened.
+    return isinstance(body, dict) and any(body.get(k) not in (None, "") for k in ("ID", "Number"))
+
+
 def _has_token(body: Any) -> bool:
     return (
         isinstance(body, dict)
@@ -63,7 +69,7 @@ _DELETE = Endpoint(
     "delete_invoice", "DELETE", f"{_API_PREFIX}/Invoice", assumed.valid_delete_answer
 )
 _FIND = Endpoint(
-    "find_invoice", "GET", f"{_API_PREFIX}/Invoice/Detail", _is_object, repeatable=True
+    "find_invoice", "GET", f"{_API_PREFIX}/Invoice/Detail", _is_invoice, repeatable=True
 )
 
 

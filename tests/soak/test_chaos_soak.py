@@ -1,0 +1,25 @@
+"""The chaos soak at CI size: 300 orders, faults on both sides, the daemon SIGKILLed 6 times."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.soak import SoakOptions, run_soak
+
+pytestmark = pytest.mark.soak
+
+
+@pytest.mark.timeout(300)
+def test_soak_300_orders_6_kills_mirror_is_exact(tmp_path: Path) -> None:
+    """After faults and kills, DealPOS equals the desired state: no duplicate, none lost."""
+    report = run_soak(SoakOptions(orders=300, kills=6, seed=20, work_dir=tmp_path))
+    figures = "\n".join(report.lines())
+    print(figures)
+    assert report.kills == 6 and report.starts == 7, figures
+    assert report.mirror.orders == 300, figures
+    assert report.ok, figures
+    assert not (report.mirror.duplicates or report.mirror.lost_cancellations), figures
+    injected = sum(n for k, n in report.dealpos_calls.items() if not k.startswith(("200", "total")))
+    assert injected > 0 and report.dealpos_calls.get("lost_response", 0) > 0, figures

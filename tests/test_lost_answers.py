@@ -1,0 +1,357 @@
+"""Lost answers and crashes mid-call: every action is checked before it is repeated, never doubled.
+
+The in-memory DealPOS (tests/fakes.py) refuses what a real tenant refuses: a second create with
+one Number (409), sending a Sent invoice, paying a Paid one, deleting a recycled one. So a call
+repeated blindly shows up as a refusal, a quarantine or a second invoice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import responses
+from responses.registries import OrderedRegistry
+
+from sync_job.dealpos import DealposClient, Pacer
+from sync_job.errors import OutcomeUnknown, TransientError
+from sync_job.flow import InvoiceState
+from sync_job.invoice import InvoiceSettings
+from sync_job.push import Pusher
+from sync_job.record import ShopContext, record_orders
+from sync_job.store import LedgerRow, Store
+from tests.factories import BASE_TIME, line, order
+from tests.fakes import FakeDealpos
+
+SHOP = "shop-lost"
+SETTINGS = InvoiceSettings(
+    outlet="Online Store",
+    tag="TikTok",
+    invoice_prefix="TT-",
+    timezone=ZoneInfo("Asia/Jakarta"),
+    payment_method="TikTok Shop",
+    default_customer="TikTok Customer",
+)
+# Completed orders are settled (Paid) as they arrive, so every one of the four calls is reachable.
+CTX = ShopContext(SHOP, "cipher", SETTINGS, "realtime", settle_always=True)
+DP_BASE = "https://tenant.dealpos.test"
+
+# For each action kind: the status an order first has, and the status that then needs the call.
+STEPS: dict[str, tuple[str | None, str]] = {
+    "create": (None, "AWAITING_SHIPMENT"),
+    "send": ("AWAITING_SHIPMENT", "IN_TRANSIT"),
+    "pay": ("DELIVERED", "COMPLETED"),
+    "delete": ("AWAITING_SHIPMENT", "CANCELLED"),
+}
+# The invoice each scenario must end with (as the fake DealPOS stores it).
+END_STATE = {
+    "create": ("Active", "Unsent", "Unpaid"),
+    "send": ("Active", "Sent", "Unpaid"),
+    "pay": ("Active", "Sent", "Paid"),
+    "delete": ("Cancelled", "Unsent", "Unpaid"),
+}
+
+
+class Crash(BaseException):
+    """The process dies (SIGKILL) in the middle of a call: nothing after it runs."""
+
+
+class CrashingDealpos(FakeDealpos):
+    """A fake DealPOS during whose next call to `method` the process dies.
+
+    With `applied` the call reached DealPOS and was applied before the death; without, it never
+    left the machine.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.crash: tuple[str, bool] | None = None
+
+    def _run(self, method: str, apply: Callable[[], Any]) -> Any:
+        if self.crash is not None and self.crash[0] == method:
+            _, applied = self.crash
+            self.crash = None
+            self.calls.append(method)
+            if applied:
+                apply()
+            raise Crash(method)
+        return super()._run(method, apply)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """Where the state database lives (reopened after a simulated crash)."""
+    return tmp_path / "state" / "sync.db"
+
+
+@pytest.fixture
+def store(db_path: Path) -> Store:
+    """A fresh state database in a real file."""
+    return Store.open(db_path, clock=lambda: BASE_TIME)
+
+
+def pusher(store: Store, dealpos: Any, *, attempts: int = 5) -> Pusher:
+    """A pusher that never sleeps."""
+    return Pusher(
+        store,
+        dealpos,
+        CTX,
+        payment_method="TikTok Shop",
+        sleep=lambda s: None,
+        max_attempts=attempts,
+    )
+
+
+def drain(store: Store, dealpos: Any, *, attempts: int = 5) -> Pusher:
+    """Drain the outbox once and return the pusher (for its tally)."""
+    p = pusher(store, dealpos, attempts=attempts)
+    p.drain()
+    return p
+
+
+def prepare(store: Store, dp: FakeDealpos, kind: str) -> dict[str, Any]:
+    """Bring an order to the point where its next call is `kind`; return its newest copy."""
+    before, after = STEPS[kind]
+    o = order(before or after, lines=[line("SKU-A")])
+    if before is not None:
+        record_orders(store, CTX, [o])
+        drain(store, dp)
+        o = {**o, "status": after, "update_time": BASE_TIME + 60}
+    record_orders(store, CTX, [o])
+    dp.calls.clear()
+    return o
+
+
+def invoice_state(dp: FakeDealpos, order_id: str) -> tuple[str, str, str]:
+    """(Status, FulfillmentStatus, PaymentStatus) of an order's invoice in the fake DealPOS."""
+    inv = dp.invoices[f"TT-{order_id}"]
+    return inv["Status"], inv["FulfillmentStatus"], inv["PaymentStatus"]
+
+
+def assert_clean(store: Store) -> None:
+    """Nothing left in the outbox, nothing quarantined, no attention item."""
+    assert store.outbox_counts(SHOP) == {"pending": 0, "in_flight": 0, "quarantined": 0}
+    assert store.open_attention(SHOP) == []
+
+
+@pytest.mark.parametrize("kind", list(STEPS))
+def test_answer_lost_after_applying_is_looked_up_not_repeated(store: Store, kind: str) -> None:
+    """A call applied whose answer was lost is checked by number: one call, no refusal."""
+    dp = FakeDealpos()
+    o = prepare(store, dp, kind)
+    dp.script[kind].append((OutcomeUnknown("read timed out"), True))
+    p = drain(store, dp)
+    assert dp.calls == [kind, "find"]
+    assert invoice_state(dp, o["id"]) == END_STATE[kind]
+    assert p.tally.adopted == 1 and p.tally.quarantined == 0
+    assert_clean(store)
+
+
+@pytest.mark.parametrize("kind", list(STEPS))
+def test_answer_lost_before_applying_is_looked_up_then_repeated_once(
+    store: Store, kind: str
+) -> None:
+    """A call that never reached DealPOS is looked up (not done yet), then made exactly once."""
+    dp = FakeDealpos()
+    o = prepare(store, dp, kind)
+    dp.script[kind].append((OutcomeUnknown("connection dropped"), False))
+    drain(store, dp)
+    assert dp.calls == [kind, "find", kind]
+    assert invoice_state(dp, o["id"]) == END_STATE[kind]
+    assert_clean(store)
+
+
+@pytest.mark.parametrize("applied", [True, False], ids=["applied", "not-applied"])
+@pytest.mark.parametrize("kind", list(STEPS))
+def test_crash_between_call_and_mark_is_verified_on_restart(
+    store: Store, db_path: Path, kind: str, applied: bool
+) -> None:
+    """A process killed mid-call leaves the action in flight; the next run looks before acting."""
+    dp = CrashingDealpos()
+    o = prepare(store, dp, kind)
+    dp.crash = (kind, applied)
+    with pytest.raises(Crash):
+        drain(store, dp)
+    store.close()
+    assert dp.calls == [kind]
+    restarted = Store.open(db_path, clock=lambda: BASE_TIME + 120)
+    assert restarted.outbox_counts(SHOP)["in_flight"] == 1
+    dp.calls.clear()
+    drain(restarted, dp)
+    assert dp.calls == (["find"] if applied else ["find", kind])
+    assert invoice_state(dp, o["id"]) == END_STATE[kind]
+    assert len(dp.invoices) == 1
+    assert_clean(restarted)
+
+
+@pytest.mark.parametrize("applied", [True, False], ids=["applied", "not-applied"])
+def test_crash_during_create_then_cancel_never_leaves_an_active_invoice(
+    store: Store, db_path: Path, applied: bool
+) -> None:
+    """Killed mid-create, then the order is cancelled before the restart: no live invoice stays."""
+    dp = CrashingDealpos()
+    o = prepare(store, dp, "create")
+    dp.crash = ("create", applied)
+    with pytest.raises(Crash):
+        drain(store, dp)
+    store.close()
+    restarted = Store.open(db_path, clock=lambda: BASE_TIME + 120)
+    record_orders(restarted, CTX, [{**o, "status": "CANCELLED", "update_time": BASE_TIME + 90}])
+    drain(restarted, dp)
+    assert [inv["Status"] for inv in dp.invoices.values()] in ([], ["Cancelled"])
+    assert dp.calls.count("create") <= 2 and dp.calls[1] == "find"
+    if applied:
+        assert dp.calls == ["create", "find", "delete"]
+    assert_clean(restarted)
+
+
+def test_lookup_failing_too_keeps_the_action_in_doubt(store: Store) -> None:
+    """When the lookup itself fails, the action stays in flight; the next run looks again first."""
+    dp = FakeDealpos()
+    o = prepare(store, dp, "create")
+    dp.script["create"].append((OutcomeUnknown("read timed out"), True))
+    dp.script["find"].extend([(TransientError("HTTP 503"), False)] * 2)
+    drain(store, dp, attempts=3)  # create + two failed lookups: out of attempts
+    assert store.outbox_counts(SHOP)["in_flight"] == 1
+    assert dp.calls == ["create", "find", "find"]
+    drain(store, dp)
+    assert dp.calls == ["create", "find", "find", "find"]
+    assert invoice_state(dp, o["id"]) == END_STATE["create"]
+    assert_clean(store)
+
+
+def test_409_for_another_orders_invoice_is_quarantined_not_adopted(store: Store) -> None:
+    """A duplicate Number that belongs to a different order is refused with an attention item."""
+    dp = FakeDealpos()
+    o = order("AWAITING_SHIPMENT")
+    dp.invoices[f"TT-{o['id']}"] = {
+        "ID": "other",
+        "Number": f"TT-{o['id']}",
+        "ReferenceNumber": "999999999999999999",
+        "Status": "Active",
+        "FulfillmentStatus": "Unsent",
+        "PaymentStatus": "Unpaid",
+    }
+    record_orders(store, CTX, [o])
+    p = drain(store, dp)
+    assert dp.calls == ["create", "find"]
+    assert p.tally.quarantined == 1 and p.tally.adopted == 0
+    [item] = store.open_attention(SHOP)
+    assert (
+        item["kind"] == "rejected"
+        and "already belongs to order 999999999999999999" in (item["message"])
+    )
+    assert store.get_ledger(SHOP, o["id"]) is None
+
+
+def test_409_adopts_a_recycled_invoice_and_plans_nothing_more(store: Store) -> None:
+    """A 409 whose invoice is already in the recycle bin is adopted as recycled: no send after."""
+    dp = FakeDealpos()
+    o = order("IN_TRANSIT")
+    dp.invoices[f"TT-{o['id']}"] = {
+        "ID": "x",
+        "Number": f"TT-{o['id']}",
+        "ReferenceNumber": o["id"],
+        "Status": "Cancelled",
+        "FulfillmentStatus": "Unsent",
+        "PaymentStatus": "Unpaid",
+    }
+    record_orders(store, CTX, [o])
+    drain(store, dp)
+    assert dp.calls == ["create", "find"]
+    ledger = store.get_ledger(SHOP, o["id"])
+    assert ledger is not None and ledger.state == InvoiceState("recycled")
+    assert store.outbox_counts(SHOP) == {"pending": 0, "in_flight": 0, "quarantined": 0}
+
+
+# -- through the real DealPOS client: a gateway error on a write is an unknown outcome ----------
+
+
+def real_client() -> DealposClient:
+    """A DealPOS client that never waits for its pacer."""
+    return DealposClient(
+        base_url=DP_BASE,
+        client_id="client",
+        client_secret="client-secret-value",
+        pacer=Pacer(1000, 1, sleep=lambda s: None),
+        timeout=1.0,
+    )
+
+
+def detail(o: dict[str, Any], *, fulfillment: str = "Unsent") -> dict[str, Any]:
+    """An Invoice/Detail answer for an order's invoice."""
+    return {
+        "ID": "inv-1",
+        "Number": f"TT-{o['id']}",
+        "ReferenceNumber": o["id"],
+        "Status": "Active",
+        "FulfillmentStatus": fulfillment,
+        "PaymentStatus": "Unpaid",
+    }
+
+
+@pytest.fixture
+def rsps() -> Any:
+    """A strict HTTP mock answering in registration order; every answer must be used."""
+    with responses.RequestsMock(
+        assert_all_requests_are_fired=True, registry=OrderedRegistry
+    ) as mock:
+        mock.add(responses.POST, f"{DP_BASE}/api/v3/Token/OAuth2", json={"access_token": "t1"})
+        yield mock
+
+
+@pytest.mark.parametrize("status", [502, 504])
+def test_gateway_error_on_create_is_looked_up_not_repeated(
+    store: Store, rsps: responses.RequestsMock, status: int
+) -> None:
+    """A 502/504 on a create may have been applied: the invoice is found by number, not remade."""
+    o = order("AWAITING_SHIPMENT")
+    rsps.add(responses.POST, f"{DP_BASE}/api/v3/Invoice", status=status, body="<html>Bad</html>")
+    rsps.add(responses.GET, f"{DP_BASE}/api/v3/Invoice/Detail", json=detail(o))
+    record_orders(store, CTX, [o])
+    p = drain(store, real_client())
+    assert p.tally.adopted == 1 and p.tally.created == 0
+    assert [c.request.method for c in rsps.calls] == ["POST", "POST", "GET"]
+    assert_clean(store)
+
+
+def test_gateway_error_on_send_not_applied_is_checked_then_sent_once(
+    store: Store, rsps: responses.RequestsMock
+) -> None:
+    """A 502 on a send: the lookup shows it Unsent, so it is sent again, once."""
+    o = order("IN_TRANSIT")
+    store.put_ledger(SHOP, o["id"], _active_ledger(o))
+    send_url = f"{DP_BASE}/api/v3/OutboundLogistic"
+    rsps.add(responses.POST, send_url, status=502, body="Bad Gateway")
+    rsps.add(responses.GET, f"{DP_BASE}/api/v3/Invoice/Detail", json=detail(o))
+    rsps.add(responses.POST, send_url, json={"ID": "f1", "OrderFulfillmentState": "Sent"})
+    record_orders(store, CTX, [o])
+    p = drain(store, real_client())
+    assert p.tally.sent == 1 and p.tally.lookups == 1
+    ledger = store.get_ledger(SHOP, o["id"])
+    assert ledger is not None and ledger.state == InvoiceState("active", "Sent", "Unpaid")
+    assert_clean(store)
+
+
+def _active_ledger(o: dict[str, Any]) -> LedgerRow:
+    """A ledger row saying an Unsent+Unpaid invoice was already made for this order."""
+    return LedgerRow(f"TT-{o['id']}", "inv-1", InvoiceState("active"), {"SKU-A": 1})
+
+
+def test_adoption_replans_later_actions_and_pushes_each_once(store: Store) -> None:
+    """A lost send adopted mid-batch re-plans the pay after it: one pay, no stale repeat."""
+    dp = FakeDealpos()
+    o = order("AWAITING_SHIPMENT")
+    record_orders(store, CTX, [o])
+    drain(store, dp)
+    record_orders(store, CTX, [{**o, "status": "COMPLETED", "update_time": BASE_TIME + 60}])
+    assert [r.action.kind for r in store.get_outbox_for_order(SHOP, o["id"])] == ["send", "pay"]
+    dp.calls.clear()
+    dp.script["send"].append((OutcomeUnknown("read timed out"), True))
+    drain(store, dp)
+    assert dp.calls == ["send", "find", "pay"]
+    assert invoice_state(dp, o["id"]) == ("Active", "Sent", "Paid")
+    assert_clean(store)

@@ -525,8 +525,14 @@ class Store:
     # -- runs -------------------------------------------------------------------------------------
 
     def start_run(self, run_id: str, shop_id: str, mode: str) -> None:
-        """Record that a run began."""
+        """Record that a run began; the shop's runs still 'running' were killed (we hold its lease)."""
         with self.atomic():
+            self.db.execute(
+                "UPDATE runs SET status = 'killed', finished_at = ?, "
+                "error = 'the process ended without finishing this run' "
+                "WHERE shop_id = ? AND status = 'running'",
+                (self.now(), shop_id),
+            )
             self.db.execute(
                 "INSERT INTO runs (id, shop_id, mode, started_at, status) VALUES (?, ?, ?, ?, ?)",
                 (run_id, shop_id, mode, self.now(), "running"),

@@ -103,3 +103,11 @@ def test_wal_side_files_are_private(tmp_path: Path) -> None:
         assert side.exists()
         assert side.stat().st_mode & 0o077 == 0
     assert isinstance(store.db.conn, sqlite3.Connection)
+
+
+def test_a_killed_run_is_marked_when_the_next_run_starts(store: Store) -> None:
+    """A run left 'running' by a killed process shows as killed once the next run holds the shop."""
+    store.start_run("r1", "s", "realtime")  # never finished: SIGKILL
+    store.start_run("r2", "s", "realtime")
+    statuses = dict(store.db.execute("SELECT id, status FROM runs").fetchall())
+    assert statuses == {"r1": "killed", "r2": "running"}

@@ -525,7 +525,7 @@ class Store:
     # -- runs -------------------------------------------------------------------------------------
 
     def start_run(self, run_id: str, shop_id: str, mode: str) -> None:
-        """Record that a run began; the shop's runs still 'running' were killed (we hold its lease)."""
+        """Record that a run began; the shop's runs still 'running' were killed (we hold it)."""
         with self.atomic():
             self.db.execute(
                 "UPDATE runs SET status = 'killed', finished_at = ?, "

@@ -7,7 +7,7 @@ desired invoice (flow.desired_state) must be exactly what DealPOS holds, with no
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sync_job.flow import InvoiceState, Mode, desired_state, is_active_return
@@ -27,6 +27,8 @@ class MirrorReport:
     wrong: list[str] = field(default_factory=list)
     lost_cancellations: list[str] = field(default_factory=list)
     excused: list[str] = field(default_factory=list)  # quarantined with an attention item
+    # Paid by a return that was later rejected or withdrawn: payments are never undone (flow.md §3).
+    paid_by_past_return: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -38,7 +40,8 @@ class MirrorReport:
         return (
             f"orders {self.orders}, invoices {self.invoices}, duplicates {len(self.duplicates)}, "
             f"missing {len(self.missing)}, wrong {len(self.wrong)}, lost cancellations "
-            f"{len(self.lost_cancellations)}, quarantined with attention {len(self.excused)}"
+            f"{len(self.lost_cancellations)}, quarantined with attention {len(self.excused)}, "
+            f"paid by a withdrawn return {len(self.paid_by_past_return)}"
         )
 
 
@@ -83,8 +86,18 @@ def compare_mirror(
         oid = str(order["id"])
         found = by_ref.get(oid, [])
         desired = desired_for(order, returns.get(oid, []), mode, settle_always)
+        if oid in returns and _paid_by_past_return(desired, found):
+            report.paid_by_past_return.append(oid)
+            continue
         _check_order(report, oid, desired, found, oid in excused)
     return report
+
+
+def _paid_by_past_return(desired: InvoiceState | None, found: list[Invoice]) -> bool:
+    """True when the only difference is a payment a since-withdrawn return made."""
+    if desired is None or desired.payment != "Unpaid" or len(found) != 1:
+        return False
+    return invoice_state(found[0]) == replace(desired, payment="Paid")
 
 
 def _check_order(report: MirrorReport, oid: str, desired: InvoiceState | None,

@@ -21,15 +21,19 @@ test: install
 	$(BIN)/python -m pytest
 
 lint: install
-	$(BIN)/ruff format --check sync_job tests
-	$(BIN)/ruff check sync_job tests
+	$(BIN)/ruff format --check sync_job tests bench
+	$(BIN)/ruff check sync_job tests bench
 	$(BIN)/mypy
 
 format: install
-	$(BIN)/ruff format sync_job tests
-	$(BIN)/ruff check --fix sync_job tests
+	$(BIN)/ruff format sync_job tests bench
+	$(BIN)/ruff check --fix sync_job tests bench
 
 check: lint test
+
+# Every benchmark figure (about 25 minutes); `make bench BENCH_ARGS=--quick` for a smoke run.
+bench: install
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) sandbox-state .pytest_cache .mypy_cache .ruff_cache

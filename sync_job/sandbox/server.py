@@ -234,12 +234,13 @@ class LoopbackServer:
             return
         self.stopping.set()
         httpd.shutdown()
-        httpd.server_close()
+        # Close open keep-alive connections first: server_close() joins their handler threads.
         with httpd.connections_lock:
             connections = list(httpd.open_connections)
         for conn in connections:
             with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
+        httpd.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
 

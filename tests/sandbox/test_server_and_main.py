@@ -61,7 +61,7 @@ def test_standalone_command_serves_until_interrupted() -> None:
         assert match, first
         assert requests.get(match.group(0) + "/_sandbox/state", timeout=5).json()["invoices"] == []
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=5) == 0
+        assert proc.wait(timeout=20) == 0  # generous: CI machines are shared and slow at times
     finally:
         proc.kill()
         proc.wait()

@@ -115,6 +115,8 @@ class Pusher:
         self.should_stop = should_stop
         self.heartbeat = heartbeat
         self.tally = PushTally()
+        self.replanned: set[str] = set()  # orders whose outbox rows an adoption replaced
+        self._fresh_row: int | None = None  # the row whose in_doubt flag was just read
 
     def drain(self) -> PushTally:
         """Push every actionable outbox row once (retrying transient failures), oldest first."""
@@ -124,10 +126,11 @@ class Pusher:
                 after = row.id
                 if row.order_id in blocked:
                     continue  # per-order order: nothing after a failed action of the same order
-                current = self.store.get_outbox_row(row.id)
-                if current is None or current.state not in ("pending", "in_flight"):
-                    continue  # re-planned by an adoption earlier in this batch: stale copy
-                row = current
+                if row.order_id in self.replanned:  # an adoption re-planned it: re-read
+                    current = self.store.get_outbox_row(row.id)
+                    if current is None or current.state not in ("pending", "in_flight"):
+                        continue  # a stale copy of a row the re-plan replaced
+                    row = current
                 if self.should_stop():
                     self.tally.stopped_early = True
                     return self.tally
@@ -155,6 +158,7 @@ class Pusher:
             sleep=self.sleep,
             before_sleep=self._count_retry,
         )
+        self._fresh_row = row.id
         try:
             retrying(self._attempt, row, order)
         except (PermanentError, InvoiceProblem) as exc:
@@ -174,7 +178,10 @@ class Pusher:
 
     def _attempt(self, row: OutboxRow, order: Order) -> None:
         """One try: look first if an earlier try may have applied, then call, then confirm."""
-        if self.store.outbox_in_doubt(row.id) and self._verify(row, order):
+        # The first try trusts the flag just read; a retry reads it again (the try may change it).
+        fresh, self._fresh_row = self._fresh_row == row.id, None
+        in_doubt = row.in_doubt if fresh else self.store.outbox_in_doubt(row.id)
+        if in_doubt and self._verify(row, order):
             return
         self.store.mark_in_flight(row.id)
         try:
@@ -276,6 +283,7 @@ class Pusher:
             ]
             intended = project(apply_action(found, row.action), rest)
             self.store.finish_action(row.id)
+            self.replanned.add(order.id)
             self.store.replace_outbox(
                 self.ctx.shop_id, order.id, plan_actions(found, intended), "pending"
             )

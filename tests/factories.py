@@ -4,10 +4,23 @@ from __future__ import annotations
 
 import itertools
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from sync_job.invoice import InvoiceSettings
 
 _ids = itertools.count(576461413038785752)
 
 BASE_TIME = 1_764_000_000  # 2025-11-24T16:00:00Z
+
+# The invoice settings of one typical shop, shared by the unit tests.
+SETTINGS = InvoiceSettings(
+    outlet="Online Store",
+    tag="TikTok",
+    invoice_prefix="TT-",
+    timezone=ZoneInfo("Asia/Jakarta"),
+    payment_method="TikTok Shop",
+    default_customer="TikTok Customer",
+)
 
 
 def line(

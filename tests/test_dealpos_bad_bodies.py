@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import responses
@@ -15,24 +14,15 @@ from responses.registries import OrderedRegistry
 from sync_job.dealpos import DealposClient, Pacer
 from sync_job.errors import AuthError
 from sync_job.flow import InvoiceState
-from sync_job.invoice import InvoiceSettings
 from sync_job.push import Pusher
 from sync_job.record import ShopContext, record_orders
 from sync_job.store import LedgerRow, Store
-from tests.factories import BASE_TIME, order
+from tests.factories import BASE_TIME, SETTINGS, order
 
 SHOP = "shop-bodies"
 BASE = "https://tenant.dealpos.test/api/v3"
 INVOICE, DETAIL = f"{BASE}/Invoice", f"{BASE}/Invoice/Detail"
 SEND = f"{BASE}/OutboundLogistic"
-SETTINGS = InvoiceSettings(
-    outlet="Online Store",
-    tag="TikTok",
-    invoice_prefix="TT-",
-    timezone=ZoneInfo("Asia/Jakarta"),
-    payment_method="TikTok Shop",
-    default_customer="TikTok Customer",
-)
 CTX = ShopContext(SHOP, "cipher", SETTINGS, "realtime")
 HTML_500 = "<!DOCTYPE html><html><head><title>Runtime Error</title></head><body>IIS</body></html>"
 HTML_400 = "<html><body><h1>Bad Request - Invalid Hostname</h1></body></html>"

@@ -12,7 +12,6 @@ import copy
 import json
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -20,23 +19,14 @@ from hypothesis import strategies as st
 
 from sync_job import jsonutil
 from sync_job.flow import KNOWN_STATUSES, desired_state
-from sync_job.invoice import InvoiceSettings
 from sync_job.orders import BadOrder, Order, order_id_of, parse_order
 from sync_job.push import Pusher
 from sync_job.record import ShopContext, content_hash, record_orders
 from sync_job.store import Store
-from tests.factories import BASE_TIME
+from tests.factories import BASE_TIME, SETTINGS
 from tests.fakes import FakeDealpos
 
 SHOP = "shop-fuzz"
-SETTINGS = InvoiceSettings(
-    outlet="Online Store",
-    tag="TikTok",
-    invoice_prefix="TT-",
-    timezone=ZoneInfo("Asia/Jakarta"),
-    payment_method="TikTok Shop",
-    default_customer="TikTok Customer",
-)
 CTX = ShopContext(SHOP, "cipher", SETTINGS, "realtime", settle_always=True)
 SKUS = ("SKU-A", "SKU-B", "SKU-C")
 FUZZ = settings(

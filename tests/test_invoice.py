@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from sync_job import jsonutil
 from sync_job.invoice import InvoiceProblem, InvoiceSettings, build_invoice, invoice_total
 from sync_job.orders import parse_order
-from tests.factories import line, order
-
-SETTINGS = InvoiceSettings(
-    outlet="Online Store",
-    tag="TikTok",
-    invoice_prefix="TT-",
-    timezone=ZoneInfo("Asia/Jakarta"),
-    payment_method="TikTok Shop",
-    default_customer="TikTok Customer",
-)
+from tests.factories import SETTINGS, line, order
 
 
 def test_lines_grouped_by_sku_with_summed_seller_discount() -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import responses
@@ -19,22 +18,13 @@ from responses.registries import OrderedRegistry
 from sync_job.dealpos import DealposClient, Pacer
 from sync_job.errors import OutcomeUnknown, TransientError
 from sync_job.flow import InvoiceState
-from sync_job.invoice import InvoiceSettings
 from sync_job.push import Pusher
 from sync_job.record import ShopContext, record_orders
 from sync_job.store import LedgerRow, Store
-from tests.factories import BASE_TIME, line, order
+from tests.factories import BASE_TIME, SETTINGS, line, order
 from tests.fakes import FakeDealpos
 
 SHOP = "shop-lost"
-SETTINGS = InvoiceSettings(
-    outlet="Online Store",
-    tag="TikTok",
-    invoice_prefix="TT-",
-    timezone=ZoneInfo("Asia/Jakarta"),
-    payment_method="TikTok Shop",
-    default_customer="TikTok Customer",
-)
 # Completed orders are settled (Paid) as they arrive, so every one of the four calls is reachable.
 CTX = ShopContext(SHOP, "cipher", SETTINGS, "realtime", settle_always=True)
 DP_BASE = "https://tenant.dealpos.test"

@@ -5,27 +5,17 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from sync_job.errors import OutcomeUnknown, TransientError
 from sync_job.flow import InvoiceState
-from sync_job.invoice import InvoiceSettings
 from sync_job.push import Pusher
 from sync_job.record import ShopContext, record_orders, record_returns
 from sync_job.store import Store
-from tests.factories import BASE_TIME, line, order, ret
+from tests.factories import BASE_TIME, SETTINGS, line, order, ret
 from tests.fakes import FakeDealpos
 
-SETTINGS = InvoiceSettings(
-    outlet="Online Store",
-    tag="TikTok",
-    invoice_prefix="TT-",
-    timezone=ZoneInfo("Asia/Jakarta"),
-    payment_method="TikTok Shop",
-    default_customer="TikTok Customer",
-)
 REALTIME = ShopContext("shop1", "cipher", SETTINGS, "realtime")
 DOWNLOAD = ShopContext("shop1", "cipher", SETTINGS, "download")
 

@@ -53,6 +53,8 @@ def test_standalone_command_serves_until_interrupted() -> None:
         [sys.executable, "-m", "sync_job.sandbox", "dealpos", "--port", "0"],
         stdout=subprocess.PIPE,
         text=True,
+        # A shell running the suite in the background ignores SIGINT, and children inherit that.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         assert proc.stdout is not None

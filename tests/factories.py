@@ -6,6 +6,9 @@ import itertools
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+
+from sync_job.app import App
 from sync_job.invoice import InvoiceSettings
 
 _ids = itertools.count(576461413038785752)
@@ -88,3 +91,15 @@ def ret(
         "refund_amount": {"currency": "IDR", "refund_total": "150000"},
         "return_line_items": [{"seller_sku": "SKU-A"}],
     }
+
+
+def never_sleep_in_commands(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the commands' App retry without sleeping (an unreachable host costs no real time)."""
+    import sync_job.cli
+
+    real_open = App.open.__func__  # type: ignore[attr-defined]
+    monkeypatch.setattr(
+        sync_job.cli.App,
+        "open",
+        classmethod(lambda cls, c: real_open(cls, c, sleep=lambda s: None)),
+    )

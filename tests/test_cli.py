@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sync_job.app import App
 from sync_job.cli import main
 from sync_job.store import Store
+from tests.factories import never_sleep_in_commands
 
 SECRETS = {
     "TIKTOK_APP_SECRET": "app-secret-XYZZY",
@@ -118,14 +118,7 @@ def test_unreachable_tiktok_fails_the_shop_with_exit_1(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """TikTok unreachable after retries: the shop's cycle failed → exit 1, and it is recorded."""
-    import sync_job.cli
-
-    real_open = App.open.__func__  # type: ignore[attr-defined]
-    monkeypatch.setattr(
-        sync_job.cli.App,
-        "open",
-        classmethod(lambda cls, c: real_open(cls, c, sleep=lambda s: None)),
-    )
+    never_sleep_in_commands(monkeypatch)
     config = write_config(tmp_path)
     code, _, err = invoke(["--config", str(config), "once"])
     assert code == 1

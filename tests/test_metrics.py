@@ -18,7 +18,6 @@ from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
 from structlog.testing import capture_logs
 
-from sync_job.app import App
 from sync_job.cli import main
 from sync_job.config import MetricsConfig
 from sync_job.cycle import CycleResult
@@ -26,6 +25,7 @@ from sync_job.daemon import Daemon
 from sync_job.flow import Action
 from sync_job.metrics import Metrics, MetricsServer, write_textfile, write_textfile_if_configured
 from sync_job.store import Store
+from tests.factories import never_sleep_in_commands
 from tests.service_fakes import StubApp, make_config, result
 
 NOW = 1_764_000_000.0
@@ -223,14 +223,7 @@ def test_once_writes_the_textfile_even_when_a_shop_failed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`once` with TikTok unreachable exits 1 and still leaves the textfile for node_exporter."""
-    import sync_job.cli
-
-    real_open = App.open.__func__  # type: ignore[attr-defined]
-    monkeypatch.setattr(
-        sync_job.cli.App,
-        "open",
-        classmethod(lambda cls, c: real_open(cls, c, sleep=lambda s: None)),
-    )
+    never_sleep_in_commands(monkeypatch)
     config = tmp_path / "config.toml"
     config.write_text(
         '[state]\npath = "state/sync.db"\n[tiktok]\nbase_url = "http://127.0.0.1:9"\n'

@@ -21,6 +21,25 @@ class FakeDealpos:
         self.script: dict[str, list[tuple[Exception, bool]]] = defaultdict(list)
         self.known_skus = known_skus
 
+    def put_invoice(
+        self,
+        order_id: str,
+        *,
+        reference: str | None = None,
+        status: str = "Active",
+        fulfillment: str = "Unsent",
+    ) -> None:
+        """Place an invoice TT-<order_id> in DealPOS as if someone else had made it."""
+        number = f"TT-{order_id}"
+        self.invoices[number] = {
+            "ID": f"id-{number}",
+            "Number": number,
+            "ReferenceNumber": reference or order_id,
+            "Status": status,
+            "FulfillmentStatus": fulfillment,
+            "PaymentStatus": "Unpaid",
+        }
+
     def _scripted(self, method: str) -> tuple[Exception, bool] | None:
         self.calls.append(method)
         return self.script[method].pop(0) if self.script[method] else None

@@ -217,14 +217,7 @@ def test_409_for_another_orders_invoice_is_quarantined_not_adopted(store: Store)
     """A duplicate Number that belongs to a different order is refused with an attention item."""
     dp = FakeDealpos()
     o = order("AWAITING_SHIPMENT")
-    dp.invoices[f"TT-{o['id']}"] = {
-        "ID": "other",
-        "Number": f"TT-{o['id']}",
-        "ReferenceNumber": "999999999999999999",
-        "Status": "Active",
-        "FulfillmentStatus": "Unsent",
-        "PaymentStatus": "Unpaid",
-    }
+    dp.put_invoice(o["id"], reference="999999999999999999")
     record_orders(store, CTX, [o])
     p = drain(store, dp)
     assert dp.calls == ["create", "find"]
@@ -241,14 +234,7 @@ def test_409_adopts_a_recycled_invoice_and_plans_nothing_more(store: Store) -> N
     """A 409 whose invoice is already in the recycle bin is adopted as recycled: no send after."""
     dp = FakeDealpos()
     o = order("IN_TRANSIT")
-    dp.invoices[f"TT-{o['id']}"] = {
-        "ID": "x",
-        "Number": f"TT-{o['id']}",
-        "ReferenceNumber": o["id"],
-        "Status": "Cancelled",
-        "FulfillmentStatus": "Unsent",
-        "PaymentStatus": "Unpaid",
-    }
+    dp.put_invoice(o["id"], status="Cancelled")
     record_orders(store, CTX, [o])
     drain(store, dp)
     assert dp.calls == ["create", "find"]

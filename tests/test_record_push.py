@@ -227,14 +227,7 @@ def test_duplicate_409_adopts_the_existing_invoice(store: Store) -> None:
     """A 409 on create adopts the invoice already there (same ReferenceNumber)."""
     dp = FakeDealpos()
     o = order("IN_TRANSIT")
-    dp.invoices[f"TT-{o['id']}"] = {
-        "ID": "x",
-        "Number": f"TT-{o['id']}",
-        "ReferenceNumber": o["id"],
-        "Status": "Active",
-        "FulfillmentStatus": "Unsent",
-        "PaymentStatus": "Unpaid",
-    }
+    dp.put_invoice(o["id"])
     record_orders(store, REALTIME, [o])
     push(store, dp)
     # Adopted, then the missing step (send) is planned and made: the order ends Sent.
@@ -277,16 +270,7 @@ def test_crash_between_call_and_mark_is_verified_on_restart(store: Store) -> Non
     record_orders(store, REALTIME, [o])
     row = store.get_outbox_for_order("shop1", o["id"])[0]
     store.mark_in_flight(row.id)  # the crash: call made, answer never recorded
-    dp.create_invoice(
-        {
-            "Number": f"TT-{o['id']}",
-            "ReferenceNumber": o["id"],
-            "Variants": [],
-            "Payments": [],
-            "Fulfillment": "Unsent",
-        }
-    )
-    dp.calls.clear()
+    dp.put_invoice(o["id"])  # the create that did land
     push(store, dp)
     assert dp.calls == ["find"]
 

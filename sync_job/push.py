@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import structlog
@@ -61,7 +61,6 @@ class PushTally:
     left_pending: int = 0
     retries: int = 0
     stopped_early: bool = False
-    done_kinds: dict[str, int] = field(default_factory=dict)
 
 
 _DONE_FIELD = {"create": "created", "send": "sent", "pay": "paid", "delete": "recycled"}

@@ -277,11 +277,6 @@ class Store:
         )
         return None if row is None else dict(jsonutil.loads(row["raw"]))
 
-    def count_orders(self, shop_id: str) -> int:
-        """How many orders the snapshot holds for a shop."""
-        row = self._one("SELECT COUNT(*) AS n FROM orders WHERE shop_id = ?", (shop_id,))
-        return 0 if row is None else int(row["n"])
-
     # -- returns ----------------------------------------------------------------------------------
 
     def get_return_update_time(self, shop_id: str, return_id: str) -> int | None:

@@ -25,7 +25,7 @@ import pytest
 
 from sync_job.sandbox.generator import LifecycleGenerator
 from sync_job.store import Store
-from tests.e2e.conftest import SECRETS, SHOP, Sandbox, make_sandbox, past_clock
+from tests.e2e.conftest import SECRETS, SHOP, Sandbox, past_clock, running_sandbox
 from tests.factories import line, order
 
 pytestmark = pytest.mark.e2e
@@ -89,12 +89,8 @@ class Transcript:
 @pytest.fixture
 def box(tmp_path: Path) -> Iterator[Sandbox]:
     """Fault-free simulators and a config for them."""
-    sandbox = make_sandbox(tmp_path)
-    try:
+    with running_sandbox(tmp_path) as sandbox:
         yield sandbox
-    finally:
-        sandbox.tiktok.stop()
-        sandbox.dealpos.stop()
 
 
 def run_daemon_once(t: Transcript) -> None:

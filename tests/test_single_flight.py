@@ -23,7 +23,7 @@ from sync_job.lock import STALE_SECONDS, LockBusy, ShopLock
 from sync_job.sandbox.faults import FaultConfig
 from sync_job.sandbox.generator import LifecycleGenerator
 from sync_job.store import Store
-from tests.e2e.conftest import SECRETS, SHOP, Sandbox, make_sandbox, past_clock
+from tests.e2e.conftest import SECRETS, SHOP, Sandbox, past_clock, running_sandbox
 
 BUSY = "another run holds this shop"
 ORDERS = 60
@@ -34,12 +34,8 @@ LATENCY = FaultConfig(slow=1.0, slow_seconds=0.05)
 @pytest.fixture
 def slow(tmp_path: Path) -> Iterator[Sandbox]:
     """Simulators whose DealPOS is slow enough for two runs to overlap."""
-    box = make_sandbox(tmp_path, dealpos_faults=LATENCY)
-    try:
+    with running_sandbox(tmp_path, dealpos_faults=LATENCY) as box:
         yield box
-    finally:
-        box.tiktok.stop()
-        box.dealpos.stop()
 
 
 def start(box: Sandbox, *args: str) -> subprocess.Popen[str]:

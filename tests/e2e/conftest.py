@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -180,12 +181,19 @@ def make_sandbox(root: Path, *, tiktok_faults: FaultConfig | None = None,
     return sandbox
 
 
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    """Fault-free simulators and a config for them."""
-    box = make_sandbox(tmp_path)
+@contextlib.contextmanager
+def running_sandbox(root: Path, **options: Any) -> Iterator[Sandbox]:
+    """make_sandbox(root, **options), stopping both simulators afterwards."""
+    box = make_sandbox(root, **options)
     try:
         yield box
     finally:
         box.tiktok.stop()
         box.dealpos.stop()
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
+    """Fault-free simulators and a config for them."""
+    with running_sandbox(tmp_path) as box:
+        yield box

@@ -12,7 +12,7 @@ import pytest
 from sync_job.sandbox.faults import FaultConfig
 from sync_job.sandbox.generator import LifecycleGenerator
 from sync_job.store import Store
-from tests.e2e.conftest import SECRETS, SHOP, Sandbox, make_sandbox, past_clock
+from tests.e2e.conftest import SECRETS, SHOP, Sandbox, past_clock, running_sandbox
 
 pytestmark = pytest.mark.e2e
 
@@ -31,12 +31,8 @@ FAULTS = FaultConfig(
 @pytest.fixture
 def faulty(tmp_path: Path) -> Iterator[Sandbox]:
     """Simulators failing ~10% of calls on both sides."""
-    box = make_sandbox(tmp_path, tiktok_faults=FAULTS, dealpos_faults=FAULTS)
-    try:
+    with running_sandbox(tmp_path, tiktok_faults=FAULTS, dealpos_faults=FAULTS) as box:
         yield box
-    finally:
-        box.tiktok.stop()
-        box.dealpos.stop()
 
 
 def test_faults_on_both_sides_end_with_no_duplicate_and_no_missing(faulty: Sandbox) -> None:

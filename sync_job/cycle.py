@@ -20,12 +20,13 @@ from sync_job.flow import Mode
 from sync_job.lock import LockBusy, ShopLock
 from sync_job.progress import NullProgress, Progress
 from sync_job.push import DealposApi, Pusher, PushTally
+from sync_job.recent import RecentOrders
 from sync_job.record import PlannedChange, RecordTally, ShopContext, record_orders, record_returns
 from sync_job.store import Store
 from sync_job.tiktok.client import Page, Window
 from sync_job.windows import WindowRules, cursor_windows
 
-log = structlog.get_logger()
+log = structlog.get_logger(__name__)
 
 STREAMS = ("orders", "returns")
 RENEW_EVERY_SECONDS = 5.0  # push heartbeat: far below the lock's lease
@@ -103,6 +104,7 @@ class Cycle:
         self.range_windows = range_windows
         self.result = CycleResult(ctx.shop_id, new_run_id(), ctx.mode)
         self.result.record.keep_plans = dry_run
+        self.recent = RecentOrders()  # parsed while recording, read again by this run's push
 
     def run(self) -> CycleResult:
         """Run the cycle; never raises for remote trouble (the result says what happened)."""
@@ -185,6 +187,7 @@ class Cycle:
                 max_backoff=self.deps.retry.max_backoff_seconds,
                 should_stop=self.deps.should_stop,
                 heartbeat=heartbeat,
+                recent=self.recent,
             ).drain()
         finally:
             progress.close()
@@ -208,7 +211,7 @@ class Cycle:
             store,
             "orders",
             tt.iter_orders,
-            lambda items: record_orders(store, self.ctx, items),
+            lambda items: record_orders(store, self.ctx, items, self.recent),
             heartbeat,
         )
         fetch_missing = lambda ids: tt.fetch_orders(cipher, ids)  # noqa: E731
@@ -216,7 +219,7 @@ class Cycle:
             store,
             "returns",
             tt.iter_returns,
-            lambda items: record_returns(store, self.ctx, items, fetch_missing),
+            lambda items: record_returns(store, self.ctx, items, fetch_missing, self.recent),
             heartbeat,
         )
 

@@ -25,11 +25,12 @@ from sync_job.invoice import (
     send_date,
 )
 from sync_job.orders import BadOrder, Order, parse_order
+from sync_job.recent import RecentOrders
 from sync_job.record import ShopContext
 from sync_job.retrying import transient_retrying
 from sync_job.store import LedgerRow, OutboxRow, Store
 
-log = structlog.get_logger()
+log = structlog.get_logger(__name__)
 
 BATCH = 200
 GIVE_UP_AFTER = 3  # consecutive actions left pending: DealPOS is down, stop pushing this run
@@ -103,6 +104,7 @@ class Pusher:
         max_backoff: float = 60.0,
         should_stop: Callable[[], bool] = lambda: False,
         heartbeat: Callable[[], None] = lambda: None,
+        recent: RecentOrders | None = None,
     ) -> None:
         self.store = store
         self.client = client
@@ -113,6 +115,7 @@ class Pusher:
         self.max_backoff = max_backoff
         self.should_stop = should_stop
         self.heartbeat = heartbeat
+        self.recent = recent if recent is not None else RecentOrders(limit=0)
         self.tally = PushTally()
         self.replanned: set[str] = set()  # orders whose outbox rows an adoption replaced
         self._fresh_row: int | None = None  # the row whose in_doubt flag was just read
@@ -147,7 +150,7 @@ class Pusher:
     def push_row(self, row: OutboxRow) -> str:
         """Push one action: 'done', 'quarantined' or 'left' (pending for the next run)."""
         try:
-            order = parse_order(self.store.get_order_raw(self.ctx.shop_id, row.order_id))
+            order = self._recorded_order(row.order_id)
         except BadOrder as exc:  # the snapshot was recorded valid; only a damaged DB gets here
             self._quarantine(row, exc)
             return "quarantined"
@@ -171,6 +174,13 @@ class Pusher:
             )
             return "left"
         return "done"
+
+    def _recorded_order(self, order_id: str) -> Order:
+        """The order as recorded: parsed by this run's recording, or read back from the snapshot."""
+        order = self.recent.get(order_id)
+        if order is None:
+            order = parse_order(self.store.get_order_raw(self.ctx.shop_id, order_id))
+        return order
 
     def _count_retry(self, retry_state: RetryCallState) -> None:
         self.tally.retries += 1

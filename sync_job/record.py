@@ -24,6 +24,7 @@ from sync_job.flow import (
 )
 from sync_job.invoice import InvoiceSettings, line_summary
 from sync_job.orders import BadOrder, Order, Return, order_id_of, parse_order, parse_return
+from sync_job.recent import RecentOrders
 from sync_job.store import Store
 
 RAW_EXCERPT = 2000  # how much of a malformed payload an attention item keeps
@@ -90,14 +91,24 @@ def _quarantine_payload(store: Store, ctx: ShopContext, raw: Any, kind: str, why
     store.raise_attention(ctx.shop_id, oid, f"bad_{kind}", key, message, {"raw": excerpt})
 
 
-def record_orders(store: Store, ctx: ShopContext, raws: Sequence[Any]) -> RecordTally:
-    """Record one page of orders and plan their actions, all in one transaction."""
+def record_orders(
+    store: Store, ctx: ShopContext, raws: Sequence[Any], recent: RecentOrders | None = None
+) -> RecordTally:
+    """Record one page of orders and plan their actions, all in one transaction.
+
+    `recent` receives every order written to the snapshot. It must live no longer than the run:
+    a page whose transaction fails ends the run before anything reads it.
+    """
     tally = RecordTally(fetched=len(raws))
     ids = [oid for oid in (order_id_of(r) for r in raws) if oid]
     versions = store.get_order_versions(ctx.shop_id, ids)
+    recorded: list[Order] = []
     with store.atomic():
         for raw in raws:
-            _record_order(store, ctx, raw, versions, tally)
+            _record_order(store, ctx, raw, versions, tally, recorded)
+    if recent is not None:
+        for order in recorded:
+            recent.remember(order)
     return tally
 
 
@@ -107,6 +118,7 @@ def _record_order(
     raw: Any,
     versions: dict[str, tuple[int, str]],
     tally: RecordTally,
+    recorded: list[Order],
 ) -> None:
     try:
         order = parse_order(raw)
@@ -127,6 +139,7 @@ def _record_order(
         ctx.shop_id, order.id, order.status, order.update_time, digest, raw, text=canonical
     )
     versions[order.id] = (order.update_time, digest)
+    recorded.append(order)
     tally.changed += 1
     plan = replan_order(store, ctx, order)
     if plan is not None:
@@ -210,7 +223,11 @@ FetchOrders = Callable[[list[str]], list[dict[str, Any]]]
 
 
 def record_returns(
-    store: Store, ctx: ShopContext, raws: Sequence[Any], fetch_orders: FetchOrders
+    store: Store,
+    ctx: ShopContext,
+    raws: Sequence[Any],
+    fetch_orders: FetchOrders,
+    recent: RecentOrders | None = None,
 ) -> RecordTally:
     """Record one page of returns, fetch orders never seen, and replan every affected order."""
     tally = RecordTally(returns=len(raws))
@@ -232,7 +249,7 @@ def record_returns(
     # Fetched before the transaction: a page's writes never wait on the network.
     fetched = fetch_orders(missing) if missing else []
     with store.atomic():
-        tally.add(record_orders(store, ctx, fetched))
+        tally.add(record_orders(store, ctx, fetched, recent))
         for ret, raw in fresh:
             _record_return(store, ctx, ret, raw)
         for order_id in sorted({r.order_id for r, _ in fresh}):

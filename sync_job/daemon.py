@@ -37,7 +37,7 @@ from sync_job.notify import Watchdog, notify, watchdog_timeout
 
 __all__ = ["Daemon", "is_auth_failure", "run_daemon"]
 
-log = structlog.get_logger()
+log = structlog.get_logger(__name__)
 
 # From the stop signal, a running cycle gets this long to reach a safe point; the process is out
 # well within the interface's 30 s (and systemd's TimeoutStopSec=45s).

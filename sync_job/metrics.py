@@ -38,7 +38,7 @@ __all__ = [
     "write_textfile_if_configured",
 ]
 
-log = structlog.get_logger()
+log = structlog.get_logger(__name__)
 
 ORDER_OUTCOMES = ("created", "sent", "paid", "recycled", "quarantined")
 TEXTFILE_MODE = 0o644  # node_exporter runs as another user; metrics hold no secrets

@@ -14,7 +14,7 @@ from typing import Any, Protocol, TextIO
 import structlog
 from tqdm import tqdm
 
-log = structlog.get_logger()
+log = structlog.get_logger(__name__)
 
 
 class Progress(Protocol):

@@ -24,7 +24,7 @@ from sync_job.errors import AuthError, NotFound, PermanentError
 
 __all__ = ["DealposClient"]
 
-_log = structlog.get_logger()
+_log = structlog.get_logger(__name__)
 
 # Drop the cached token this long before DealPOS says it expires, so no call carries a dying token.
 _TOKEN_EARLY_SECONDS = 60.0

@@ -42,7 +42,7 @@ _UNSCOPED_PREFIXES = ("/authorization/", "/seller/")
 # "expires in" value, which read as absolute would look long expired and refresh on every call.
 _RELATIVE_EXPIRY_LIMIT = 1_000_000_000
 
-_log = structlog.get_logger()
+_log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ _BODY_HEAD_BYTES = 200
 # URLs in requests' exception texts carry the query string, which holds app_secret on token calls.
 _QUERY = re.compile(r"\?[^\s'\"]*")
 
-_log = structlog.get_logger()
+_log = structlog.get_logger(__name__)
 
 Scrub = Callable[[str], str]
 

@@ -122,6 +122,17 @@ class Pusher:
 
     def drain(self) -> PushTally:
         """Push every actionable outbox row once (retrying transient failures), oldest first."""
+        try:
+            self._drain()
+        except BaseException:
+            # Only confirmations not yet committed are lost: their rows stay in flight, in doubt,
+            # and the next run looks them up before doing anything else with them.
+            self.store.rollback_batch()
+            raise
+        self.store.commit_batch()
+        return self.tally
+
+    def _drain(self) -> None:
         after, blocked, giving_up = 0, set[str](), 0
         while rows := self.store.next_pending_orders(self.ctx.shop_id, after, BATCH):
             for row in rows:
@@ -135,7 +146,7 @@ class Pusher:
                     row = current
                 if self.should_stop():
                     self.tally.stopped_early = True
-                    return self.tally
+                    return
                 self.heartbeat()
                 outcome = self.push_row(row)
                 if outcome != "done":
@@ -144,8 +155,7 @@ class Pusher:
                 if giving_up >= GIVE_UP_AFTER:
                     self.tally.stopped_early = True
                     log.warning("dealpos unavailable, leaving the rest for the next run")
-                    return self.tally
-        return self.tally
+                    return
 
     def push_row(self, row: OutboxRow) -> str:
         """Push one action: 'done', 'quarantined' or 'left' (pending for the next run)."""
@@ -193,6 +203,9 @@ class Pusher:
         if in_doubt and self._verify(row, order):
             return
         self.store.mark_in_flight(row.id)
+        # One commit per call: the in-flight mark must be on disk before the call leaves, and the
+        # previous action's confirmation rides along with it.
+        self.store.commit_batch()
         try:
             answer = self._call(row.action, order)
         except OutcomeUnknown:
@@ -227,7 +240,11 @@ class Pusher:
         return None
 
     def _confirm(self, row: OutboxRow, order: Order, answer: dict[str, Any] | None) -> None:
-        """DealPOS confirmed the call: ledger updated and outbox row gone, in one transaction."""
+        """DealPOS confirmed the call: ledger updated and outbox row gone, in one transaction.
+
+        The transaction stays open until the next call's in-flight mark (or the end of the
+        drain) commits it: a crash before that leaves the row in doubt, which costs one lookup.
+        """
         ledger = self.store.get_ledger(self.ctx.shop_id, order.id)
         state = apply_action(ledger.state if ledger else NOTHING, row.action)
         created = row.action.kind == "create"
@@ -238,9 +255,10 @@ class Pusher:
             state,
             line_summary(order) if created or ledger is None else ledger.lines,
         )
-        with self.store.atomic():
-            self.store.put_ledger(self.ctx.shop_id, order.id, new)
-            self.store.finish_action(row.id)
+        # A failed write here ends the drain, which rolls the whole batch back: never half done.
+        self.store.begin_batch()
+        self.store.put_ledger(self.ctx.shop_id, order.id, new)
+        self.store.finish_action(row.id)
         name = _DONE_FIELD[row.action.kind]
         setattr(self.tally, name, getattr(self.tally, name) + 1)
         log.info(
@@ -251,6 +269,7 @@ class Pusher:
         """Look the invoice up; True (ledger updated, row done) when the action already holds."""
         number = self.ctx.settings.number_for(order.id)
         self.tally.lookups += 1
+        self.store.commit_batch()  # never hold the write lock across a call
         detail = self.client.find_invoice(self.ctx.settings.outlet, number)
         if detail is None:
             if row.action.kind != "create":

@@ -140,6 +140,8 @@ class Store:
     ) -> None:
         self.db = db
         self.clock = clock
+        self._now_second: int | None = None
+        self._now_text = ""
 
     @classmethod
     def open(cls, path: Path, *, clock: Callable[[], float] = time.time) -> Store:
@@ -177,9 +179,27 @@ class Store:
         with self.db.atomic():
             yield
 
+    def begin_batch(self) -> None:
+        """Open a transaction that later writes join, unless one is open (see commit_batch)."""
+        if not self.db.conn.in_transaction:
+            self.db.conn.execute("BEGIN")
+
+    def commit_batch(self) -> None:
+        """Commit the transaction begin_batch opened, if one is open."""
+        if self.db.conn.in_transaction:
+            self.db.conn.execute("COMMIT")
+
+    def rollback_batch(self) -> None:
+        """Undo the writes made since the last commit_batch."""
+        if self.db.conn.in_transaction:
+            self.db.conn.execute("ROLLBACK")
+
     def now(self) -> str:
-        """Now, as stored."""
-        return iso_now(self.clock)
+        """Now, as stored (whole seconds: formatted once per second)."""
+        second = int(self.clock())
+        if second != self._now_second:
+            self._now_second, self._now_text = second, iso_now(lambda: second)
+        return self._now_text
 
     def _one(self, sql: str, params: tuple[Any, ...]) -> sqlite3.Row | None:
         cursor = self.db.execute(sql, params)

@@ -7,6 +7,7 @@ repeated blindly shows up as a refusal, a quarantine or a second invoice.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -331,3 +332,64 @@ def test_adoption_replans_later_actions_and_pushes_each_once(store: Store) -> No
     assert dp.calls == ["send", "find", "pay"]
     assert invoice_state(dp, o["id"]) == ("Active", "Sent", "Paid")
     assert_clean(store)
+
+
+class SnoopingDealpos(FakeDealpos):
+    """Reads the state file through a second connection whenever a create leaves."""
+
+    def __init__(self, db_path: Path) -> None:
+        super().__init__()
+        self.db_path = db_path
+        self.seen: list[dict[str, Any]] = []
+
+    def create_invoice(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Note what another process would find on disk at this moment, then create."""
+        with sqlite3.connect(self.db_path) as other:
+            outbox = dict(other.execute("SELECT order_id, state FROM outbox").fetchall())
+            ledger = [r[0] for r in other.execute("SELECT order_id FROM ledger ORDER BY 1")]
+        self.seen.append({"outbox": outbox, "ledger": ledger})
+        return super().create_invoice(body)
+
+
+def test_each_call_leaves_after_its_mark_and_the_last_confirmation_are_on_disk(
+    store: Store, db_path: Path
+) -> None:
+    """One commit per call carries the call's in-flight mark and the previous confirmation."""
+    first, second = order(order_id="801"), order(order_id="802")
+    record_orders(store, CTX, [first, second])
+    dp = SnoopingDealpos(db_path)
+    drain(store, dp)
+    assert dp.seen == [
+        {"outbox": {"801": "in_flight", "802": "pending"}, "ledger": []},
+        {"outbox": {"802": "in_flight"}, "ledger": ["801"]},
+    ]
+    with sqlite3.connect(db_path) as other:  # the drain's end commits the last confirmation
+        assert other.execute("SELECT COUNT(*) FROM outbox").fetchone() == (0,)
+
+
+def test_crash_before_a_confirmation_is_committed_costs_one_lookup(
+    store: Store, db_path: Path
+) -> None:
+    """Killed after DealPOS confirmed a call but before the next commit: looked up, not redone."""
+    first, second = order(order_id="811"), order(order_id="812")
+    record_orders(store, CTX, [first, second])
+    dp = FakeDealpos()
+    beats = iter([None, Crash("killed between two calls")])
+
+    def heartbeat() -> None:
+        crash = next(beats)
+        if crash is not None:
+            raise crash
+
+    with pytest.raises(Crash):
+        Pusher(store, dp, CTX, payment_method="TikTok Shop", heartbeat=heartbeat).drain()
+    store.close()
+    assert dp.calls == ["create"]
+    restarted = Store.open(db_path, clock=lambda: BASE_TIME + 120)
+    assert restarted.get_ledger(SHOP, "811") is None  # the confirmation never reached the disk
+    dp.calls.clear()
+    tally = drain(restarted, dp).tally
+    assert dp.calls == ["find", "create"]
+    assert (tally.adopted, tally.created) == (1, 1)
+    assert sorted(dp.invoices) == ["TT-811", "TT-812"]
+    assert_clean(restarted)

@@ -7,13 +7,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-import requests
-
 from sync_job.config import Config, ShopConfig
 from sync_job.cycle import STREAMS, Cycle, CycleDeps, CycleResult
 from sync_job.dealpos.client import DealposClient
 from sync_job.dealpos.pacer import Pacer
 from sync_job.flow import Mode
+from sync_job.http import EnvOnceSession
 from sync_job.invoice import InvoiceSettings
 from sync_job.logs import register_secrets
 from sync_job.progress import NullProgress, Progress
@@ -88,7 +87,7 @@ def build_tiktok(
         app_secret=tt.app_secret.reveal(),
         initial_tokens=initial,
         token_store=RedactingTokenStore(store),
-        session=requests.Session(),
+        session=EnvOnceSession(),
         timeout=tt.timeout_seconds,
         clock=clock,
         sleep=sleep,
@@ -105,7 +104,7 @@ def build_dealpos(config: Config, *, sleep: Callable[[float], None]) -> DealposC
         client_id=dp.client_id,
         client_secret=dp.client_secret.reveal(),
         pacer=Pacer(dp.rate_limit, dp.rate_window_seconds, sleep=sleep),
-        session=requests.Session(),
+        session=EnvOnceSession(),
         timeout=dp.timeout_seconds,
     )
 

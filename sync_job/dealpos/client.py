@@ -21,6 +21,7 @@ from sync_job.dealpos.classify import Endpoint, Outcome, classify, retry_after_h
 from sync_job.dealpos.pacer import Pacer
 from sync_job.dealpos.stats import CallStats
 from sync_job.errors import AuthError, NotFound, PermanentError
+from sync_job.http import EnvOnceSession
 
 __all__ = ["DealposClient"]
 
@@ -91,7 +92,7 @@ class DealposClient:
         self._client_id = client_id
         self._client_secret = client_secret
         self._pacer = pacer
-        self._session = session if session is not None else requests.Session()
+        self._session = session if session is not None else EnvOnceSession()
         self._timeout = (min(timeout, _CONNECT_TIMEOUT_CAP), timeout)
         self._clock = clock
         self._token: str | None = None

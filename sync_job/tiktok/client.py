@@ -22,6 +22,7 @@ from sync_job.errors import (
     TokenExpired,
     TransientError,
 )
+from sync_job.http import EnvOnceSession
 from sync_job.jsonutil import dumps
 from sync_job.retrying import transient_retrying
 from sync_job.tiktok.envelope import classify
@@ -138,7 +139,7 @@ class TikTokClient:
         self._tokens = token_store.load_tokens(app_key) or initial_tokens
         # The access token this client itself obtained last: never proactively refreshed again.
         self._fresh_access_token: str | None = None
-        self._session = session or requests.Session()
+        self._session = session or EnvOnceSession()
         self._timeout = timeout
         self._clock = clock
         self._sleep = sleep

@@ -27,7 +27,7 @@ from sync_job.invoice import (
 from sync_job.orders import BadOrder, Order, parse_order
 from sync_job.recent import RecentOrders
 from sync_job.record import ShopContext
-from sync_job.retrying import transient_retrying
+from sync_job.retrying import call_retrying, transient_retrying
 from sync_job.store import LedgerRow, OutboxRow, Store
 
 log = structlog.get_logger(__name__)
@@ -110,13 +110,16 @@ class Pusher:
         self.client = client
         self.ctx = ctx
         self.payment_method = payment_method
-        self.sleep = sleep
-        self.max_attempts = max_attempts
-        self.max_backoff = max_backoff
         self.should_stop = should_stop
         self.heartbeat = heartbeat
         self.recent = recent if recent is not None else RecentOrders(limit=0)
         self.tally = PushTally()
+        self._retrying = transient_retrying(
+            max_attempts=max_attempts,
+            max_backoff=max_backoff,
+            sleep=sleep,
+            before_sleep=self._count_retry,
+        )
         self.replanned: set[str] = set()  # orders whose outbox rows an adoption replaced
         self._fresh_row: int | None = None  # the row whose in_doubt flag was just read
 
@@ -164,15 +167,9 @@ class Pusher:
         except BadOrder as exc:  # the snapshot was recorded valid; only a damaged DB gets here
             self._quarantine(row, exc)
             return "quarantined"
-        retrying = transient_retrying(
-            max_attempts=self.max_attempts,
-            max_backoff=self.max_backoff,
-            sleep=self.sleep,
-            before_sleep=self._count_retry,
-        )
         self._fresh_row = row.id
         try:
-            retrying(self._attempt, row, order)
+            call_retrying(self._retrying, self._attempt, row, order)
         except (PermanentError, InvoiceProblem) as exc:
             self._quarantine(row, exc)
             return "quarantined"

@@ -3,13 +3,17 @@
 It pages TikTok's order and return searches and creates one DealPOS invoice per paid order, with
 one keep-alive `requests` session per host, like the engine. No state database, no outbox, no
 retries, no pacing, no logging: whatever the engine spends beyond this is its overhead.
+
+`--env-once` gives it the engine's sessions (sync_job.http.EnvOnceSession: the proxy environment
+read once per host rather than on every request), so that the supporting figure compares the
+engine's bookkeeping alone.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -17,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
+from sync_job.http import EnvOnceSession
 from sync_job.sandbox import defaults
 from sync_job.tiktok.signing import sign, signed_params
 
@@ -94,9 +99,14 @@ def _invoice(order: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def reference_run(tiktok_url: str, dealpos_url: str, window: tuple[int, int]) -> int:
+def reference_run(
+    tiktok_url: str,
+    dealpos_url: str,
+    window: tuple[int, int],
+    session: Callable[[], requests.Session] = requests.Session,
+) -> int:
     """Read the window and create every order's invoice; return the DealPOS calls made."""
-    with requests.Session() as tt, requests.Session() as dp:
+    with session() as tt, session() as dp:
         api = dealpos_url + "/api/v3"
         creds = {
             "client_id": defaults.DEALPOS_CLIENT_ID,
@@ -117,11 +127,12 @@ def reference_run(tiktok_url: str, dealpos_url: str, window: tuple[int, int]) ->
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`python -m bench.reference TIKTOK_URL DEALPOS_URL START END`: one reference run."""
+    """`python -m bench.reference TIKTOK_URL DEALPOS_URL START END [--env-once]`: one run."""
     import sys
 
     args = sys.argv[1:] if argv is None else argv
-    calls = reference_run(args[0], args[1], (int(args[2]), int(args[3])))
+    session = EnvOnceSession if "--env-once" in args[4:] else requests.Session
+    calls = reference_run(args[0], args[1], (int(args[2]), int(args[3])), session)
     print(calls)
 
 

@@ -102,10 +102,12 @@ def record_orders(
     tally = RecordTally(fetched=len(raws))
     ids = [oid for oid in (order_id_of(r) for r in raws) if oid]
     versions = store.get_order_versions(ctx.shop_id, ids)
+    # Orders new to the snapshot with nothing planned or pushed: replanning them reads nothing.
+    blank = set(ids) - set(versions) - store.order_ids_with_state(ctx.shop_id, ids)
     recorded: list[Order] = []
     with store.atomic():
         for raw in raws:
-            _record_order(store, ctx, raw, versions, tally, recorded)
+            _record_order(store, ctx, raw, versions, tally, recorded, blank)
     if recent is not None:
         for order in recorded:
             recent.remember(order)
@@ -119,6 +121,7 @@ def _record_order(
     versions: dict[str, tuple[int, str]],
     tally: RecordTally,
     recorded: list[Order],
+    blank: set[str],
 ) -> None:
     try:
         order = parse_order(raw)
@@ -141,13 +144,19 @@ def _record_order(
     versions[order.id] = (order.update_time, digest)
     recorded.append(order)
     tally.changed += 1
-    plan = replan_order(store, ctx, order)
+    # The first copy of a blank order has no state to read; a second copy in the page does.
+    plan = replan_order(store, ctx, order, blank=previous is None and order.id in blank)
     if plan is not None:
         tally.plans.append(plan)
 
 
-def replan_order(store: Store, ctx: ShopContext, order: Order) -> PlannedChange | None:
-    """Recompute an order's desired invoice and replace its unsent outbox rows with the new plan."""
+def replan_order(
+    store: Store, ctx: ShopContext, order: Order, *, blank: bool = False
+) -> PlannedChange | None:
+    """Recompute an order's desired invoice and replace its unsent outbox rows with the new plan.
+
+    `blank`: the caller knows the order has neither a ledger row nor outbox rows (nothing to read).
+    """
     statuses = store.get_return_statuses(ctx.shop_id, order.id)
     desired = desired_state(
         order.status,
@@ -166,8 +175,8 @@ def replan_order(store: Store, ctx: ShopContext, order: Order) -> PlannedChange 
         # Nothing in DealPOS while the status is unknown: not even calls an older copy planned.
         store.replace_outbox(ctx.shop_id, order.id, [], "pending")
         return None
-    ledger = store.get_ledger(ctx.shop_id, order.id)
-    rows = store.get_outbox_for_order(ctx.shop_id, order.id)
+    ledger = None if blank else store.get_ledger(ctx.shop_id, order.id)
+    rows = [] if blank else store.get_outbox_for_order(ctx.shop_id, order.id)
     # Calls already sent (in flight) count as done: the pusher verifies them before anything else.
     known = project(
         ledger.state if ledger else NOTHING, [r.action for r in rows if r.state == "in_flight"]
@@ -176,7 +185,7 @@ def replan_order(store: Store, ctx: ShopContext, order: Order) -> PlannedChange 
     quarantined = [r for r in rows if r.state == "quarantined"]
     state = "quarantined" if quarantined and actions else "pending"
     error = quarantined[0].last_error if quarantined else None
-    store.replace_outbox(ctx.shop_id, order.id, actions, state, error)
+    store.replace_outbox(ctx.shop_id, order.id, actions, state, error, fresh=blank)
     if quarantined and not actions:
         store.resolve_attention(ctx.shop_id, "rejected", order.id)
     _check_manual_edits(store, ctx, order, known, desired, ledger.lines if ledger else None)

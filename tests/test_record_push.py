@@ -12,7 +12,7 @@ from sync_job.errors import OutcomeUnknown, TransientError
 from sync_job.flow import InvoiceState
 from sync_job.push import Pusher
 from sync_job.record import ShopContext, record_orders, record_returns
-from sync_job.store import Store
+from sync_job.store import LedgerRow, Store
 from tests.factories import BASE_TIME, SETTINGS, line, order, ret
 from tests.fakes import FakeDealpos
 
@@ -300,3 +300,22 @@ def test_unknown_status_raises_attention_and_changes_nothing(store: Store) -> No
     push(store, dp)
     assert dp.calls == []
     assert [i["kind"] for i in store.open_attention("shop1")] == ["unknown_status"]
+
+
+def test_two_copies_of_a_new_order_in_one_page_leave_one_plan(store: Store) -> None:
+    """The second copy of an order first seen in the same page replaces the first one's plan."""
+    o = order("AWAITING_SHIPMENT")
+    later = {**o, "status": "IN_TRANSIT", "update_time": BASE_TIME + 30}
+    record_orders(store, REALTIME, [o, later])
+    rows = store.get_outbox_for_order("shop1", o["id"])
+    assert [(r.action.kind, r.action.fulfillment) for r in rows] == [("create", "Sent")]
+
+
+def test_a_ledger_row_without_a_snapshot_copy_is_still_read(store: Store) -> None:
+    """An order new to the snapshot whose invoice the ledger already knows is sent, not created."""
+    o = order("IN_TRANSIT")
+    store.put_ledger(
+        "shop1", o["id"], LedgerRow(f"TT-{o['id']}", "inv-1", InvoiceState("active"), None)
+    )
+    record_orders(store, REALTIME, [o])
+    assert [r.action.kind for r in store.get_outbox_for_order("shop1", o["id"])] == ["send"]

@@ -23,12 +23,17 @@ _LONE_ESCAPE = (
 _LONE_TEXT, _LONE_BYTES = re.compile(_LONE_ESCAPE), re.compile(_LONE_ESCAPE.encode())
 
 
+_DECODER = json.JSONDecoder(parse_float=Decimal)  # built once: json.loads(...) builds one per call
+
+
 def loads(text: str | bytes) -> Any:
     """Parse JSON, turning every non-integer number into a Decimal (never a float).
 
     Lone surrogates become U+FFFD, so every string parsed can later be stored and sent as UTF-8.
     """
-    value = json.loads(text, parse_float=Decimal)
+    if isinstance(text, bytes | bytearray):
+        text = text.decode(json.detect_encoding(text), "surrogatepass")  # as json.loads does
+    value = _DECODER.decode(text)
     return _clean(value) if _may_hold_surrogates(text) else value
 
 
@@ -64,6 +69,13 @@ def dumps(value: Any, *, sort_keys: bool = False) -> str:
             raise TypeError(f"Object of type {type(item).__name__} is not JSON serializable")
         if not item.is_finite():
             return float(item)  # written as NaN / Infinity, like a float
+        exponent = item.as_tuple().exponent  # an int: the value is finite
+        if (
+            isinstance(exponent, int)
+            and exponent >= 0
+            and not (item.is_zero() and item.is_signed())
+        ):
+            return int(item)  # a whole number: json writes the very digits format() would
         count[0] += 1
         return _MARK + format(item, "f")
 

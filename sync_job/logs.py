@@ -12,6 +12,7 @@ Logs go to stderr by default so stdout stays clean for `status --json`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import sys
 import threading
@@ -68,8 +69,13 @@ def _mask_text(text: str) -> str:
 
 def _is_sensitive(key: object) -> bool:
     """True for keys such as `app_secret`, `x-tts-access-token`, `Authorization`, `password`."""
-    name = str(key).lower()
-    return any(part in name for part in SENSITIVE_KEY_PARTS)
+    return _is_sensitive_name(str(key))
+
+
+@functools.lru_cache(maxsize=1024)  # keys come from code: a few dozen names, asked every line
+def _is_sensitive_name(name: str) -> bool:
+    lowered = name.lower()
+    return any(part in lowered for part in SENSITIVE_KEY_PARTS)
 
 
 def _redact(value: Any, depth: int = 0) -> Any:
@@ -88,6 +94,8 @@ def _redact(value: Any, depth: int = 0) -> Any:
 
 def _redact_item(key: object, value: Any, depth: int) -> Any:
     """Mask a value entirely when its key is sensitive (numbers and None are left alone)."""
+    if type(value) is str:  # most values: one check of the key, one scan of the text
+        return MASK if _is_sensitive(key) else _mask_text(value)
     if _is_sensitive(key) and not (value is None or isinstance(value, bool | int | float)):
         return MASK
     return _redact(value, depth)

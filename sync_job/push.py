@@ -271,8 +271,7 @@ class Pusher:
         if detail is None:
             if row.action.kind != "create":
                 raise PermanentError(f"invoice {number} is not in DealPOS any more")
-            self.store.mark_not_sent(row.id, "looked up: not created yet")
-            return False
+            return self._replan_never_created(row, order)
         reference = str(detail.get("ReferenceNumber") or order.id)
         if reference != order.id:
             raise PermanentError(f"invoice number {number} already belongs to order {reference}")
@@ -280,6 +279,30 @@ class Pusher:
         done = _achieved(row.action, found)
         self._adopt(row, order, detail, found, done=done)
         return done
+
+    def _replan_never_created(self, row: OutboxRow, order: Order) -> bool:
+        """The create in doubt never reached DealPOS: plan the order again from no invoice.
+
+        The order's later rows were planned as if the create had happened (a cancel became a
+        delete). Returns False when the create still stands as it is (make it now), True when the
+        new plan replaced it (e.g. nothing at all for an order cancelled meanwhile).
+        """
+        rows = self.store.get_outbox_for_order(self.ctx.shop_id, order.id)
+        rest = [r.action for r in rows if r.id != row.id and r.state == "pending"]
+        plan = plan_actions(NOTHING, project(project(NOTHING, [row.action]), rest))
+        if plan == [row.action] and not rest:
+            self.store.mark_not_sent(row.id, "looked up: not created yet")
+            return False
+        with self.store.atomic():
+            self.store.finish_action(row.id)
+            self.store.replace_outbox(self.ctx.shop_id, order.id, plan, "pending")
+        self.replanned.add(order.id)
+        log.info(
+            "dealpos never got the create, re-planned",
+            order_id=order.id,
+            actions=[a.kind for a in plan],
+        )
+        return True
 
     def _adopt(
         self,

@@ -393,3 +393,43 @@ def test_crash_before_a_confirmation_is_committed_costs_one_lookup(
     assert (tally.adopted, tally.created) == (1, 1)
     assert sorted(dp.invoices) == ["TT-811", "TT-812"]
     assert_clean(restarted)
+
+
+def test_create_that_never_landed_then_cancel_makes_no_call_and_no_quarantine(
+    store: Store, db_path: Path
+) -> None:
+    """Killed before the create reached DealPOS, then the order is cancelled (every line with
+    it): the lookup finds nothing, the order is planned again from no invoice, nothing is due."""
+    dp = CrashingDealpos()
+    o = prepare(store, dp, "create")
+    dp.crash = ("create", False)
+    with pytest.raises(Crash):
+        drain(store, dp)
+    store.close()
+    restarted = Store.open(db_path, clock=lambda: BASE_TIME + 120)
+    gone = [{**li, "display_status": "CANCELLED"} for li in o["line_items"]]
+    cancelled = {**o, "status": "CANCELLED", "update_time": BASE_TIME + 90, "line_items": gone}
+    record_orders(restarted, CTX, [cancelled])
+    dp.calls.clear()
+    drain(restarted, dp)
+    assert dp.calls == ["find"] and dp.invoices == {}
+    assert_clean(restarted)
+
+
+def test_create_that_never_landed_is_made_in_the_newest_state_in_one_call(
+    store: Store, db_path: Path
+) -> None:
+    """Killed before the create landed, then the courier collects: one create, already Sent."""
+    dp = CrashingDealpos()
+    o = prepare(store, dp, "create")
+    dp.crash = ("create", False)
+    with pytest.raises(Crash):
+        drain(store, dp)
+    store.close()
+    restarted = Store.open(db_path, clock=lambda: BASE_TIME + 120)
+    record_orders(restarted, CTX, [{**o, "status": "IN_TRANSIT", "update_time": BASE_TIME + 90}])
+    dp.calls.clear()
+    drain(restarted, dp)
+    assert dp.calls == ["find", "create"]
+    assert invoice_state(dp, o["id"]) == ("Active", "Sent", "Unpaid")
+    assert_clean(restarted)

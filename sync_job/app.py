@@ -155,6 +155,7 @@ class App:
             should_stop=self.should_stop,
             dealpos_stats=lambda: (stats.calls, stats.rate_limited),
             progress=self.progress,
+            create_settle_seconds=2 * self.config.dealpos.timeout_seconds,
         )
 
     def shops(self, only: str | None) -> Sequence[ShopConfig]:

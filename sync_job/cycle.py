@@ -79,6 +79,8 @@ class CycleDeps:
     should_stop: Callable[[], bool] = lambda: False
     dealpos_stats: Callable[[], tuple[int, int]] = lambda: (0, 0)  # (calls, 429s) so far
     progress: Progress = field(default_factory=NullProgress)
+    # How long a create DealPOS does not show may still land (twice the DealPOS timeout).
+    create_settle_seconds: float = 60.0
 
 
 def new_run_id() -> str:
@@ -188,6 +190,7 @@ class Cycle:
                 should_stop=self.deps.should_stop,
                 heartbeat=heartbeat,
                 recent=self.recent,
+                create_settle_seconds=self.deps.create_settle_seconds,
             ).drain()
         finally:
             progress.close()

@@ -33,6 +33,9 @@ from sync_job.store import LedgerRow, OutboxRow, Store
 log = structlog.get_logger(__name__)
 
 BATCH = 200
+# A create DealPOS still does not show this long after it was sent will not land any more (it
+# answers or times out well within it); before that, "absent" may only mean "not yet".
+CREATE_SETTLE_SECONDS = 60.0
 GIVE_UP_AFTER = 3  # consecutive actions left pending: DealPOS is down, stop pushing this run
 
 
@@ -105,6 +108,7 @@ class Pusher:
         should_stop: Callable[[], bool] = lambda: False,
         heartbeat: Callable[[], None] = lambda: None,
         recent: RecentOrders | None = None,
+        create_settle_seconds: float = CREATE_SETTLE_SECONDS,
     ) -> None:
         self.store = store
         self.client = client
@@ -112,6 +116,7 @@ class Pusher:
         self.payment_method = payment_method
         self.should_stop = should_stop
         self.heartbeat = heartbeat
+        self.create_settle_seconds = create_settle_seconds
         self.recent = recent if recent is not None else RecentOrders(limit=0)
         self.tally = PushTally()
         self._retrying = transient_retrying(
@@ -293,6 +298,10 @@ class Pusher:
         if plan == [row.action] and not rest:
             self.store.mark_not_sent(row.id, "looked up: not created yet")
             return False
+        if not any(a.kind == "create" for a in plan):
+            # No invoice wanted any more: only safe once a slow create can no longer land. (A
+            # plan that still creates is safe at once: a late landing meets it as a 409.)
+            self._wait_out_a_late_create(row)
         with self.store.atomic():
             self.store.finish_action(row.id)
             self.store.replace_outbox(self.ctx.shop_id, order.id, plan, "pending")
@@ -303,6 +312,16 @@ class Pusher:
             actions=[a.kind for a in plan],
         )
         return True
+
+    def _wait_out_a_late_create(self, row: OutboxRow) -> None:
+        """Raise TransientError (look again later) while the create may still be landing."""
+        sent = self.store.outbox_updated_at(row.id)
+        age = self.store.clock() - sent if sent is not None else self.create_settle_seconds
+        if age < self.create_settle_seconds:
+            raise TransientError(
+                f"create of invoice {self.ctx.settings.number_for(row.order_id)} sent "
+                f"{age:.0f} s ago is not in DealPOS yet; looking again before dropping it"
+            )
 
     def _adopt(
         self,

@@ -476,6 +476,11 @@ class Store:
         row = self._one("SELECT in_doubt FROM outbox WHERE id = ?", (row_id,))
         return bool(row and row["in_doubt"])
 
+    def outbox_updated_at(self, row_id: int) -> float | None:
+        """When an outbox row last changed (e.g. its call was sent), as Unix seconds."""
+        row = self._one("SELECT updated_at FROM outbox WHERE id = ?", (row_id,))
+        return None if row is None else datetime.fromisoformat(row["updated_at"]).timestamp()
+
     def finish_action(self, row_id: int) -> None:
         """The action is confirmed by DealPOS: drop it from the outbox."""
         self.db.execute("DELETE FROM outbox WHERE id = ?", (row_id,))

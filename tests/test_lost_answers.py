@@ -433,3 +433,30 @@ def test_create_that_never_landed_is_made_in_the_newest_state_in_one_call(
     assert dp.calls == ["find", "create"]
     assert invoice_state(dp, o["id"]) == ("Active", "Sent", "Unpaid")
     assert_clean(restarted)
+
+
+def test_a_create_that_lands_after_a_negative_lookup_is_still_recycled(
+    store: Store, db_path: Path
+) -> None:
+    """The create is slow, the order is cancelled, the first lookups find nothing yet: the row
+    is kept in doubt (not dropped) until the settle time has passed, so the late invoice is
+    found and recycled."""
+    dp = CrashingDealpos()
+    o = prepare(store, dp, "create")
+    dp.crash = ("create", False)
+    with pytest.raises(Crash):
+        drain(store, dp)
+    store.close()
+    soon = Store.open(db_path, clock=lambda: BASE_TIME + 10)
+    record_orders(soon, CTX, [{**o, "status": "CANCELLED", "update_time": BASE_TIME + 9}])
+    dp.calls.clear()
+    assert drain(soon, dp, attempts=2).tally.left_pending == 1
+    assert dp.calls == ["find", "find"] and soon.outbox_counts(SHOP)["in_flight"] == 1
+    soon.close()
+    dp.put_invoice(o["id"])  # the slow create lands at last
+    later = Store.open(db_path, clock=lambda: BASE_TIME + 120)
+    dp.calls.clear()
+    drain(later, dp)
+    assert dp.calls == ["find", "delete"]
+    assert invoice_state(dp, o["id"])[0] == "Cancelled"
+    assert_clean(later)

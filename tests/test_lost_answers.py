@@ -128,6 +128,16 @@ def assert_clean(store: Store) -> None:
     assert store.open_attention(SHOP) == []
 
 
+def killed_mid_create(store: Store, dp: CrashingDealpos, *, applied: bool) -> dict[str, Any]:
+    """Plan an order's create, kill the process during that call, close the store; the order."""
+    o = prepare(store, dp, "create")
+    dp.crash = ("create", applied)
+    with pytest.raises(Crash):
+        drain(store, dp)
+    store.close()
+    return o
+
+
 @pytest.mark.parametrize("kind", list(STEPS))
 def test_answer_lost_after_applying_is_looked_up_not_repeated(store: Store, kind: str) -> None:
     """A call applied whose answer was lost is checked by number: one call, no refusal."""
@@ -184,11 +194,7 @@ def test_crash_during_create_then_cancel_never_leaves_an_active_invoice(
 ) -> None:
     """Killed mid-create, then the order is cancelled before the restart: no live invoice stays."""
     dp = CrashingDealpos()
-    o = prepare(store, dp, "create")
-    dp.crash = ("create", applied)
-    with pytest.raises(Crash):
-        drain(store, dp)
-    store.close()
+    o = killed_mid_create(store, dp, applied=applied)
     restarted = Store.open(db_path, clock=lambda: BASE_TIME + 120)
     record_orders(restarted, CTX, [{**o, "status": "CANCELLED", "update_time": BASE_TIME + 90}])
     drain(restarted, dp)
@@ -401,11 +407,7 @@ def test_create_that_never_landed_then_cancel_makes_no_call_and_no_quarantine(
     """Killed before the create reached DealPOS, then the order is cancelled (every line with
     it): the lookup finds nothing, the order is planned again from no invoice, nothing is due."""
     dp = CrashingDealpos()
-    o = prepare(store, dp, "create")
-    dp.crash = ("create", False)
-    with pytest.raises(Crash):
-        drain(store, dp)
-    store.close()
+    o = killed_mid_create(store, dp, applied=False)
     restarted = Store.open(db_path, clock=lambda: BASE_TIME + 120)
     gone = [{**li, "display_status": "CANCELLED"} for li in o["line_items"]]
     cancelled = {**o, "status": "CANCELLED", "update_time": BASE_TIME + 90, "line_items": gone}
@@ -421,11 +423,7 @@ def test_create_that_never_landed_is_made_in_the_newest_state_in_one_call(
 ) -> None:
     """Killed before the create landed, then the courier collects: one create, already Sent."""
     dp = CrashingDealpos()
-    o = prepare(store, dp, "create")
-    dp.crash = ("create", False)
-    with pytest.raises(Crash):
-        drain(store, dp)
-    store.close()
+    o = killed_mid_create(store, dp, applied=False)
     restarted = Store.open(db_path, clock=lambda: BASE_TIME + 120)
     record_orders(restarted, CTX, [{**o, "status": "IN_TRANSIT", "update_time": BASE_TIME + 90}])
     dp.calls.clear()
@@ -442,11 +440,7 @@ def test_a_create_that_lands_after_a_negative_lookup_is_still_recycled(
     is kept in doubt (not dropped) until the settle time has passed, so the late invoice is
     found and recycled."""
     dp = CrashingDealpos()
-    o = prepare(store, dp, "create")
-    dp.crash = ("create", False)
-    with pytest.raises(Crash):
-        drain(store, dp)
-    store.close()
+    o = killed_mid_create(store, dp, applied=False)
     soon = Store.open(db_path, clock=lambda: BASE_TIME + 10)
     record_orders(soon, CTX, [{**o, "status": "CANCELLED", "update_time": BASE_TIME + 9}])
     dp.calls.clear()

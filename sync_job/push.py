@@ -292,9 +292,8 @@ class Pusher:
         delete). Returns False when the create still stands as it is (make it now), True when the
         new plan replaced it (e.g. nothing at all for an order cancelled meanwhile).
         """
-        rows = self.store.get_outbox_for_order(self.ctx.shop_id, order.id)
-        rest = [r.action for r in rows if r.id != row.id and r.state == "pending"]
-        plan = plan_actions(NOTHING, project(project(NOTHING, [row.action]), rest))
+        rest = self._later_actions(row)
+        plan = plan_actions(NOTHING, project(apply_action(NOTHING, row.action), rest))
         if plan == [row.action] and not rest:
             self.store.mark_not_sent(row.id, "looked up: not created yet")
             return False
@@ -303,9 +302,7 @@ class Pusher:
             # plan that still creates is safe at once: a late landing meets it as a 409.)
             self._wait_out_a_late_create(row)
         with self.store.atomic():
-            self.store.finish_action(row.id)
-            self.store.replace_outbox(self.ctx.shop_id, order.id, plan, "pending")
-        self.replanned.add(order.id)
+            self._replace_plan(row, plan)
         log.info(
             "dealpos never got the create, re-planned",
             order_id=order.id,
@@ -343,17 +340,8 @@ class Pusher:
             )
             if not done:
                 return
-            rest = [
-                r.action
-                for r in self.store.get_outbox_for_order(self.ctx.shop_id, order.id)
-                if r.id != row.id and r.state == "pending"
-            ]
-            intended = project(apply_action(found, row.action), rest)
-            self.store.finish_action(row.id)
-            self.replanned.add(order.id)
-            self.store.replace_outbox(
-                self.ctx.shop_id, order.id, plan_actions(found, intended), "pending"
-            )
+            intended = project(apply_action(found, row.action), self._later_actions(row))
+            self._replace_plan(row, plan_actions(found, intended))
         self.tally.adopted += 1
         log.info(
             "dealpos already had it",
@@ -361,6 +349,17 @@ class Pusher:
             action=row.action.kind,
             state=found.describe(),
         )
+
+    def _later_actions(self, row: OutboxRow) -> list[Action]:
+        """The order's pending actions behind `row`, planned as if `row` had been done."""
+        rows = self.store.get_outbox_for_order(self.ctx.shop_id, row.order_id)
+        return [r.action for r in rows if r.id != row.id and r.state == "pending"]
+
+    def _replace_plan(self, row: OutboxRow, plan: list[Action]) -> None:
+        """`row` is settled: drop it, and swap its order's pending rows for `plan`."""
+        self.store.finish_action(row.id)
+        self.replanned.add(row.order_id)
+        self.store.replace_outbox(self.ctx.shop_id, row.order_id, plan, "pending")
 
     def _quarantine(self, row: OutboxRow, exc: Exception) -> None:
         message = f"order {row.order_id}: DealPOS refused {row.action.kind}: {exc}"

@@ -103,7 +103,8 @@ def record_orders(
     ids = [oid for oid in (order_id_of(r) for r in raws) if oid]
     versions = store.get_order_versions(ctx.shop_id, ids)
     # Orders new to the snapshot with nothing planned or pushed: replanning them reads nothing.
-    blank = set(ids) - set(versions) - store.order_ids_with_state(ctx.shop_id, ids)
+    new = [oid for oid in ids if oid not in versions]  # none on a re-read overlap: no query
+    blank = set(new) - store.order_ids_with_state(ctx.shop_id, new)
     recorded: list[Order] = []
     with store.atomic():
         for raw in raws:

@@ -19,7 +19,7 @@ from sync_job.errors import AuthError, RemoteError, SyncError
 from sync_job.flow import Mode
 from sync_job.lock import LockBusy, ShopLock
 from sync_job.progress import NullProgress, Progress
-from sync_job.push import DealposApi, Pusher, PushTally
+from sync_job.push import CREATE_SETTLE_SECONDS, DealposApi, Pusher, PushTally
 from sync_job.recent import RecentOrders
 from sync_job.record import PlannedChange, RecordTally, ShopContext, record_orders, record_returns
 from sync_job.store import Store
@@ -80,7 +80,7 @@ class CycleDeps:
     dealpos_stats: Callable[[], tuple[int, int]] = lambda: (0, 0)  # (calls, 429s) so far
     progress: Progress = field(default_factory=NullProgress)
     # How long a create DealPOS does not show may still land (twice the DealPOS timeout).
-    create_settle_seconds: float = 60.0
+    create_settle_seconds: float = CREATE_SETTLE_SECONDS
 
 
 def new_run_id() -> str:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from sync_job.orders import Order
 
-# ~1.4 KB per parsed order: 10,000 is ~15 MB, more than a normal run changes. Beyond the limit
-# (a long backfill) the oldest entries make room and the pusher reads those from the database.
+# 10,000 parsed orders added ~28 MB to a backfill's peak RSS (docs/benchmarks.md, memory), and
+# are more than a normal run changes. Beyond the limit (a long backfill) the oldest entries make
+# room and the pusher reads those from the database.
 LIMIT = 10_000
 
 

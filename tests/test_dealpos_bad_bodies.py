@@ -4,12 +4,10 @@ looked up or quarantined, and the first bytes of the body are kept where a perso
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import responses
-from responses.registries import OrderedRegistry
 
 from sync_job.dealpos import DealposClient, Pacer
 from sync_job.errors import AuthError
@@ -36,13 +34,10 @@ def store() -> Store:
 
 
 @pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    """A strict HTTP mock answering in registration order, a token call registered first."""
-    with responses.RequestsMock(
-        assert_all_requests_are_fired=True, registry=OrderedRegistry
-    ) as mock:
-        mock.add(responses.POST, f"{BASE}/Token/OAuth2", json={"access_token": "tok"})
-        yield mock
+def rsps(rsps: responses.RequestsMock) -> responses.RequestsMock:
+    """The shared strict HTTP mock (tests/conftest.py), a token call registered first."""
+    rsps.add(responses.POST, f"{BASE}/Token/OAuth2", json={"access_token": "tok"})
+    return rsps
 
 
 def drain(store: Store) -> Pusher:

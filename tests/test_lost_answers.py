@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 import responses
-from responses.registries import OrderedRegistry
 
 from sync_job.dealpos import DealposClient, Pacer
 from sync_job.errors import OutcomeUnknown, TransientError
@@ -277,13 +276,10 @@ def detail(o: dict[str, Any], *, fulfillment: str = "Unsent") -> dict[str, Any]:
 
 
 @pytest.fixture
-def rsps() -> Any:
-    """A strict HTTP mock answering in registration order; every answer must be used."""
-    with responses.RequestsMock(
-        assert_all_requests_are_fired=True, registry=OrderedRegistry
-    ) as mock:
-        mock.add(responses.POST, f"{DP_BASE}/api/v3/Token/OAuth2", json={"access_token": "t1"})
-        yield mock
+def rsps(rsps: responses.RequestsMock) -> responses.RequestsMock:
+    """The shared strict HTTP mock (tests/conftest.py), a token call registered first."""
+    rsps.add(responses.POST, f"{DP_BASE}/api/v3/Token/OAuth2", json={"access_token": "t1"})
+    return rsps
 
 
 @pytest.mark.parametrize("status", [502, 504])

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-import responses
 from dealpos_fakes import BASE, CLIENT_ID, CLIENT_SECRET, FakeClock
-from responses.registries import OrderedRegistry
 
 from sync_job.dealpos import DealposClient, Pacer
 
@@ -22,15 +18,6 @@ def fake() -> FakeClock:
 def pacer(fake: FakeClock) -> Pacer:
     """DealPOS's default quota, on the fake clock."""
     return Pacer(50, 180, clock=fake.clock, sleep=fake.sleep, wall_clock=fake.wall)
-
-
-@pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    """A strict HTTP mock: answers in registration order, every registered answer must be used."""
-    with responses.RequestsMock(
-        assert_all_requests_are_fired=True, registry=OrderedRegistry
-    ) as mock:
-        yield mock
 
 
 @pytest.fixture

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-import responses
-from responses.registries import OrderedRegistry
 from tiktok_fakes import (
     APP_KEY,
     APP_SECRET,
@@ -31,15 +29,6 @@ def clock() -> FakeClock:
 def store() -> MemoryTokenStore:
     """An empty in-memory token store."""
     return MemoryTokenStore()
-
-
-@pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    """A strict mock: responses fire in registration order and every one must fire."""
-    with responses.RequestsMock(
-        assert_all_requests_are_fired=True, registry=OrderedRegistry
-    ) as mock:
-        yield mock
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
@@ -14,32 +13,19 @@ from hypothesis import strategies as st
 
 from sync_job.cycle import Cycle, CycleDeps
 from sync_job.errors import InvalidTimestamp
-from sync_job.invoice import InvoiceSettings
 from sync_job.record import ShopContext
 from sync_job.sandbox import ManualClock, TikTokSimulator
 from sync_job.store import Store
 from sync_job.tiktok.client import Page, TikTokClient, Tokens, Window
 from sync_job.windows import WindowRules
-from tests.factories import order
+from tests.factories import SETTINGS, order
 from tests.fakes import FakeDealpos
 
 SHOP, CIPHER = "7495000000000000099", "GCP_clock_cipher"
 APP_KEY, APP_SECRET = "clock-app", "clock-app-secret"
 START = 1_800_000_000
 RULES = WindowRules(overlap=600, lag=60, max_window=3600, initial_lookback=3600)
-CTX = ShopContext(
-    SHOP,
-    CIPHER,
-    InvoiceSettings(
-        outlet="Online Store",
-        tag="TikTok",
-        invoice_prefix="TT-",
-        timezone=ZoneInfo("Asia/Jakarta"),
-        payment_method="TikTok Shop",
-        default_customer="TikTok Customer",
-    ),
-    "realtime",
-)
+CTX = ShopContext(SHOP, CIPHER, SETTINGS, "realtime")
 
 
 # -- a rejected timestamp, against the TikTok simulator on loopback -----------------------------

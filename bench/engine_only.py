@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from bench import harness
-from sync_job.app import App, shop_context
-from sync_job.cycle import Cycle
-from sync_job.tiktok.client import Page, Window
+from sync_job.domain.model import Window
+from sync_job.engine.cycle import Cycle
+from sync_job.service.app import App, shop_context
+from sync_job.tiktok.client import Page
 
 
 class InstantTikTok:

@@ -12,10 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sync_job import jsonutil
-from sync_job.app import App
-from sync_job.config import Config, parse_config
-from sync_job.logs import configure_logging
+from sync_job.domain import jsonutil
 from sync_job.sandbox import defaults
 from sync_job.sandbox.catalogue import dealpos_variants
 from sync_job.sandbox.dealpos_sim import DealposSimulator
@@ -23,6 +20,9 @@ from sync_job.sandbox.faults import FaultConfig
 from sync_job.sandbox.generator import LifecycleGenerator
 from sync_job.sandbox.server import Request, Response
 from sync_job.sandbox.tiktok_sim import TikTokSimulator
+from sync_job.service.app import App
+from sync_job.service.config import Config, parse_config
+from sync_job.service.logs import configure_logging
 
 SHOP = defaults.TIKTOK_SHOP_ID
 # "Limit off": far more than any benchmark makes, so neither side ever holds a call back.

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench import harness
 from bench.report import Line, ratio
-from sync_job.app import App
+from sync_job.service.app import App
 
 LIMIT, WINDOW = 20, 2.0
 TARGET_USE, TARGET_429 = 0.90, 0.01

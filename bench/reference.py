@@ -4,7 +4,7 @@ It pages TikTok's order and return searches and creates one DealPOS invoice per 
 one keep-alive `requests` session per host, like the engine. No state database, no outbox, no
 retries, no pacing, no logging: whatever the engine spends beyond this is its overhead.
 
-`--env-once` gives it the engine's sessions (sync_job.http.EnvOnceSession: the proxy environment
+`--env-once` gives it the engine's sessions (sync_job.net.http.EnvOnceSession: the proxy environment
 read once per host rather than on every request), so that the supporting figure compares the
 engine's bookkeeping alone.
 """
@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from sync_job.http import EnvOnceSession
+from sync_job.net.http import EnvOnceSession
 from sync_job.sandbox import defaults
 from sync_job.tiktok.signing import sign, signed_params
 

@@ -17,15 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from bench import harness
-from sync_job.config import Config
-from sync_job.flow import NOTHING, InvoiceState, plan_actions, project
+from sync_job.domain.flow import NOTHING, InvoiceState, plan_actions, project
 from sync_job.sandbox.check import MirrorReport, compare_mirror, desired_for
 from sync_job.sandbox.clock import ManualClock
 from sync_job.sandbox.faults import FaultConfig
 from sync_job.sandbox.generator import LifecycleGenerator
 from sync_job.sandbox.server import Request, Response
 from sync_job.sandbox.tiktok_sim import TikTokSimulator
-from sync_job.store import Store
+from sync_job.service.config import Config
+from sync_job.state.store import Store
 
 LAG = 120  # the default [sync] lag_seconds
 RUN_EVERY = 1800  # simulated time between two runs (cron every 30 minutes)

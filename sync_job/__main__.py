@@ -1,6 +1,6 @@
 """Allow `python -m sync_job`."""
 
-from sync_job.cli import main
+from sync_job.service.cli import main
 
 if __name__ == "__main__":
     main()

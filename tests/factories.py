@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sync_job.app import App
-from sync_job.invoice import InvoiceSettings
+from sync_job.domain.invoice import InvoiceSettings
+from sync_job.service.app import App
 
 _ids = itertools.count(576461413038785752)
 
@@ -95,11 +95,11 @@ def ret(
 
 def never_sleep_in_commands(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the commands' App retry without sleeping (an unreachable host costs no real time)."""
-    import sync_job.cli
+    import sync_job.service.cli
 
     real_open = App.open.__func__  # type: ignore[attr-defined]
     monkeypatch.setattr(
-        sync_job.cli.App,
+        sync_job.service.cli.App,
         "open",
         classmethod(lambda cls, c: real_open(cls, c, sleep=lambda s: None)),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sync_job.errors import Conflict, PermanentError
+from sync_job.domain.errors import Conflict, PermanentError
 
 
 class FakeDealpos:

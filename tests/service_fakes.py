@@ -11,10 +11,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sync_job.config import Config, parse_config
-from sync_job.cycle import CycleResult
 from sync_job.dealpos.stats import CallStats
-from sync_job.store import Store
+from sync_job.engine.cycle import CycleResult
+from sync_job.service.config import Config, parse_config
+from sync_job.state.store import Store
 
 
 def make_config(

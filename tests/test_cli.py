@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sync_job.cli import main
-from sync_job.store import Store
+from sync_job.service.cli import main
+from sync_job.state.store import Store
 from tests.factories import never_sleep_in_commands
 
 SECRETS = {
@@ -104,7 +104,7 @@ def test_status_table_lists_attention(tmp_path: Path) -> None:
 
 def test_retry_requeues_quarantined(tmp_path: Path) -> None:
     """retry --order puts that order's quarantined actions back."""
-    from sync_job.flow import Action
+    from sync_job.domain.flow import Action
 
     config = write_config(tmp_path)
     store = Store.open(tmp_path / "state" / "sync.db")

@@ -11,13 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync_job.cycle import Cycle, CycleDeps
-from sync_job.errors import InvalidTimestamp
-from sync_job.record import ShopContext
+from sync_job.domain.errors import InvalidTimestamp
+from sync_job.domain.model import Tokens, Window
+from sync_job.domain.windows import WindowRules
+from sync_job.engine.cycle import Cycle, CycleDeps
+from sync_job.engine.record import ShopContext
 from sync_job.sandbox import ManualClock, TikTokSimulator
-from sync_job.store import Store
-from sync_job.tiktok.client import Page, TikTokClient, Tokens, Window
-from sync_job.windows import WindowRules
+from sync_job.state.store import Store
+from sync_job.tiktok.client import Page, TikTokClient
 from tests.factories import SETTINGS, order
 from tests.fakes import FakeDealpos
 

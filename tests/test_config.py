@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from sync_job.config import (
+from sync_job.domain.errors import ConfigError
+from sync_job.service.config import (
     Config,
     DealposConfig,
     MetricsConfig,
@@ -24,7 +25,6 @@ from sync_job.config import (
     load_config,
     parse_config,
 )
-from sync_job.errors import ConfigError
 
 REPO = Path(__file__).resolve().parent.parent
 

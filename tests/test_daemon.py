@@ -12,14 +12,15 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from sync_job import daemon as daemon_module
-from sync_job.app import App
-from sync_job.cycle import CycleResult, Stopped
-from sync_job.daemon import Daemon, is_auth_failure, status_line
 from sync_job.dealpos.stats import CallStats
-from sync_job.errors import TransientError
-from sync_job.store import Store
-from sync_job.tiktok.client import Page, Window
+from sync_job.domain.errors import TransientError
+from sync_job.domain.model import Window
+from sync_job.engine.cycle import CycleResult, Stopped
+from sync_job.service import daemon as daemon_module
+from sync_job.service.app import App
+from sync_job.service.daemon import Daemon, is_auth_failure, status_line
+from sync_job.state.store import Store
+from sync_job.tiktok.client import Page
 from tests.factories import order
 from tests.fakes import FakeDealpos
 from tests.service_fakes import StubApp, make_config, result

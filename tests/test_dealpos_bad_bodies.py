@@ -10,11 +10,11 @@ import pytest
 import responses
 
 from sync_job.dealpos import DealposClient, Pacer
-from sync_job.errors import AuthError
-from sync_job.flow import InvoiceState
-from sync_job.push import Pusher
-from sync_job.record import ShopContext, record_orders
-from sync_job.store import LedgerRow, Store
+from sync_job.domain.errors import AuthError
+from sync_job.domain.flow import InvoiceState
+from sync_job.engine.push import Pusher
+from sync_job.engine.record import ShopContext, record_orders
+from sync_job.state.store import LedgerRow, Store
 from tests.factories import BASE_TIME, SETTINGS, order
 
 SHOP = "shop-bodies"

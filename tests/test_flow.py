@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sync_job.flow import (
+from sync_job.domain.flow import (
     NOTHING,
     RECYCLED,
     Action,

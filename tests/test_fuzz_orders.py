@@ -17,12 +17,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from sync_job import jsonutil
-from sync_job.flow import KNOWN_STATUSES, desired_state
-from sync_job.orders import BadOrder, Order, order_id_of, parse_order
-from sync_job.push import Pusher
-from sync_job.record import ShopContext, content_hash, record_orders
-from sync_job.store import Store
+from sync_job.domain import jsonutil
+from sync_job.domain.flow import KNOWN_STATUSES, desired_state
+from sync_job.domain.orders import BadOrder, Order, order_id_of, parse_order
+from sync_job.engine.push import Pusher
+from sync_job.engine.record import ShopContext, content_hash, record_orders
+from sync_job.state.store import Store
 from tests.factories import BASE_TIME, SETTINGS
 from tests.fakes import FakeDealpos
 

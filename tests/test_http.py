@@ -11,8 +11,8 @@ from typing import Any, ClassVar
 import pytest
 import requests
 
-from sync_job import http
-from sync_job.http import EnvOnceSession
+from sync_job.net import http
+from sync_job.net.http import EnvOnceSession
 
 
 class Recorder(BaseHTTPRequestHandler):

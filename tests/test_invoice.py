@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from sync_job import jsonutil
-from sync_job.invoice import InvoiceProblem, InvoiceSettings, build_invoice, invoice_total
-from sync_job.orders import parse_order
+from sync_job.domain import jsonutil
+from sync_job.domain.invoice import InvoiceProblem, InvoiceSettings, build_invoice, invoice_total
+from sync_job.domain.orders import parse_order
 from tests.factories import SETTINGS, line, order
 
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from sync_job import jsonutil
+from sync_job.domain import jsonutil
 
 
 @pytest.mark.parametrize(

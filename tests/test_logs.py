@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import structlog
 
-from sync_job.logs import (
+from sync_job.service.logs import (
     HANDLER_NAME,
     QUIET_LOGGERS,
     configure_logging,
@@ -55,10 +55,10 @@ def test_json_lines_when_not_a_tty() -> None:
     """A non-terminal stream gets one JSON object per line with an ISO UTC timestamp."""
     out = io.StringIO()
     configure_logging(stream=out)
-    structlog.get_logger("sync_job.cycle").info("cycle done", fetched=3)
+    structlog.get_logger("sync_job.engine.cycle").info("cycle done", fetched=3)
     [line] = lines(out)
     assert line["event"] == "cycle done" and line["fetched"] == 3
-    assert (line["level"], line["logger"]) == ("info", "sync_job.cycle")
+    assert (line["level"], line["logger"]) == ("info", "sync_job.engine.cycle")
     assert line["timestamp"].endswith("Z")
     assert datetime.fromisoformat(line["timestamp"]).utcoffset() is not None
     assert list(line)[:4] == ["timestamp", "level", "logger", "event"]

@@ -18,13 +18,18 @@ from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
 from structlog.testing import capture_logs
 
-from sync_job.cli import main
-from sync_job.config import MetricsConfig
-from sync_job.cycle import CycleResult
-from sync_job.daemon import Daemon
-from sync_job.flow import Action
-from sync_job.metrics import Metrics, MetricsServer, write_textfile, write_textfile_if_configured
-from sync_job.store import Store
+from sync_job.domain.flow import Action
+from sync_job.engine.cycle import CycleResult
+from sync_job.service.cli import main
+from sync_job.service.config import MetricsConfig
+from sync_job.service.daemon import Daemon
+from sync_job.service.metrics import (
+    Metrics,
+    MetricsServer,
+    write_textfile,
+    write_textfile_if_configured,
+)
+from sync_job.state.store import Store
 from tests.factories import never_sleep_in_commands
 from tests.service_fakes import StubApp, make_config, result
 

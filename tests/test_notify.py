@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from sync_job.cycle import CycleResult
-from sync_job.daemon import Daemon
-from sync_job.notify import Watchdog, notify, watchdog_timeout
+from sync_job.engine.cycle import CycleResult
 from sync_job.sandbox import DealposSimulator, TikTokSimulator, dealpos_variants
-from sync_job.store import Store
+from sync_job.service.daemon import Daemon
+from sync_job.service.notify import Watchdog, notify, watchdog_timeout
+from sync_job.state.store import Store
 from tests.service_fakes import StubApp, datagram_socket, drain, make_config, result
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from sync_job.orders import BadOrder, parse_order, parse_return
+from sync_job.domain.orders import BadOrder, parse_order, parse_return
 from tests.factories import line, order, ret
 
 

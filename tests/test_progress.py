@@ -6,7 +6,7 @@ import io
 
 from structlog.testing import capture_logs
 
-from sync_job.progress import BarProgress, LogProgress, make_progress, quota_eta
+from sync_job.service.progress import BarProgress, LogProgress, make_progress, quota_eta
 
 
 def test_eta_is_bounded_below_by_the_quota() -> None:

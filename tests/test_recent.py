@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from sync_job.orders import parse_order
-from sync_job.push import Pusher
-from sync_job.recent import RecentOrders
-from sync_job.record import ShopContext, record_orders
-from sync_job.store import Store
+from sync_job.domain.orders import parse_order
+from sync_job.engine.push import Pusher
+from sync_job.engine.recent import RecentOrders
+from sync_job.engine.record import ShopContext, record_orders
+from sync_job.state.store import Store
 from tests.factories import BASE_TIME, SETTINGS, order
 from tests.fakes import FakeDealpos
 

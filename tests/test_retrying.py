@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from tenacity import Retrying
 
-from sync_job.errors import PermanentError, TransientError
-from sync_job.retrying import call_retrying, transient_retrying
+from sync_job.domain.errors import PermanentError, TransientError
+from sync_job.net.retrying import call_retrying, transient_retrying
 
 
 class Flaky:

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from sync_job.sandbox.generator import LifecycleGenerator
-from sync_job.store import Store
+from sync_job.state.store import Store
 from tests.e2e.conftest import SECRETS, SHOP, Sandbox, past_clock, running_sandbox
 from tests.factories import line, order
 

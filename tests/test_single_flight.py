@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from sync_job.lock import STALE_SECONDS, LockBusy, ShopLock
 from sync_job.sandbox.faults import FaultConfig
 from sync_job.sandbox.generator import LifecycleGenerator
-from sync_job.store import Store
+from sync_job.state.locks import STALE_SECONDS, LockBusy, ShopLock
+from sync_job.state.store import Store
 from tests.e2e.conftest import SECRETS, SHOP, Sandbox, past_clock, running_sandbox
 
 BUSY = "another run holds this shop"

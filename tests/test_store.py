@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from sync_job.lock import LockBusy, ShopLock
-from sync_job.store import Store
-from sync_job.tiktok.client import Tokens
+from sync_job.domain.model import Tokens
+from sync_job.state.locks import LockBusy, ShopLock
+from sync_job.state.store import Store
 
 
 @pytest.fixture

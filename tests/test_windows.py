@@ -6,8 +6,8 @@ import itertools
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from sync_job.tiktok.client import Window
-from sync_job.windows import WindowRules, cursor_windows, day_bounds, range_windows
+from sync_job.domain.model import Window
+from sync_job.domain.windows import WindowRules, cursor_windows, day_bounds, range_windows
 
 RULES = WindowRules(overlap=7200, lag=120, max_window=86400, initial_lookback=86400)
 NOW = 1_800_000_000

@@ -14,10 +14,10 @@ from typing import Any, NoReturn
 import requests
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 
-from sync_job import jsonutil
 from sync_job.dealpos import assumed
 from sync_job.dealpos.pacer import header, parse_retry_after
-from sync_job.errors import (
+from sync_job.domain import jsonutil
+from sync_job.domain.errors import (
     AuthError,
     Conflict,
     NotFound,

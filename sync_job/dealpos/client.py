@@ -15,13 +15,13 @@ from typing import Any
 import requests
 import structlog
 
-from sync_job import jsonutil
 from sync_job.dealpos import assumed
 from sync_job.dealpos.classify import Endpoint, Outcome, classify, retry_after_hint
 from sync_job.dealpos.pacer import Pacer
 from sync_job.dealpos.stats import CallStats
-from sync_job.errors import AuthError, NotFound, PermanentError
-from sync_job.http import EnvOnceSession
+from sync_job.domain import jsonutil
+from sync_job.domain.errors import AuthError, NotFound, PermanentError
+from sync_job.net.http import EnvOnceSession
 
 __all__ = ["DealposClient"]
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sync_job.flow import InvoiceState, Mode, desired_state, is_active_return
+from sync_job.domain.flow import InvoiceState, Mode, desired_state, is_active_return
 from sync_job.sandbox.dealpos_sim import DealposSimulator
 from sync_job.sandbox.invoices import Invoice
 from sync_job.sandbox.tiktok_sim import TikTokSimulator

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from sync_job import jsonutil
+from sync_job.domain import jsonutil
 from sync_job.sandbox import dealpos_page
 from sync_job.sandbox.faults import Fault, FaultConfig, FaultInjector, apply_fault, outcome_name
 from sync_job.sandbox.invoices import DealposError, Invoice, InvoiceBook

@@ -10,7 +10,7 @@ import random
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sync_job import jsonutil
+from sync_job.domain import jsonutil
 
 # Every token starts with these bytes, so its base64 text starts with "+/": a client that does not
 # percent-encode page tokens on the wire breaks on the very first one, not by luck much later.

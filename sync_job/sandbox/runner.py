@@ -11,11 +11,11 @@ from typing import Any
 
 import click
 
-from sync_job.config import Config, parse_config
 from sync_job.sandbox import defaults
 from sync_job.sandbox.dealpos_sim import DealposSimulator
 from sync_job.sandbox.generator import LifecycleGenerator
 from sync_job.sandbox.tiktok_sim import TikTokSimulator
+from sync_job.service.config import Config, parse_config
 
 GENERATOR_TICK_SECONDS = 1.0
 
@@ -87,7 +87,9 @@ def _banner(config: Config, tiktok: TikTokSimulator, dealpos: DealposSimulator) 
 
 def run_sandbox(state_dir: Path, *, seed: int | None = None) -> int:
     """Run simulators + generator + daemon until Ctrl-C; returns the exit code."""
-    from sync_job.daemon import run_daemon  # the daemon pulls in APScheduler: only when needed
+    from sync_job.service.daemon import (
+        run_daemon,
+    )  # the daemon pulls in APScheduler: only when needed
 
     state_dir = state_dir.resolve()
     tiktok, dealpos = start_simulators(seed or 0)

@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
-from sync_job import jsonutil
+from sync_job.domain import jsonutil
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sync_job import jsonutil
+from sync_job.domain import jsonutil
 from sync_job.sandbox.server import Request
 
 CODE_BAD_SIGNATURE = 106001

@@ -6,7 +6,7 @@ import collections
 import itertools
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -14,7 +14,7 @@ import requests
 import structlog
 from tenacity import RetryCallState, Retrying
 
-from sync_job.errors import (
+from sync_job.domain.errors import (
     AuthError,
     InvalidTimestamp,
     PermanentError,
@@ -22,9 +22,10 @@ from sync_job.errors import (
     TokenExpired,
     TransientError,
 )
-from sync_job.http import EnvOnceSession
-from sync_job.jsonutil import dumps
-from sync_job.retrying import transient_retrying
+from sync_job.domain.jsonutil import dumps
+from sync_job.domain.model import Tokens, Window
+from sync_job.net.http import EnvOnceSession
+from sync_job.net.retrying import transient_retrying
 from sync_job.tiktok.envelope import classify
 from sync_job.tiktok.signing import sign, signed_params
 
@@ -46,16 +47,6 @@ _RELATIVE_EXPIRY_LIMIT = 1_000_000_000
 _log = structlog.get_logger(__name__)
 
 
-@dataclass(frozen=True)
-class Tokens:
-    """An access/refresh token pair with absolute Unix expiry times (0 = unknown)."""
-
-    access_token: str = field(repr=False)
-    access_expires_at: int
-    refresh_token: str = field(repr=False)
-    refresh_expires_at: int
-
-
 class TokenStore(Protocol):
     """Where refreshed tokens live between runs (the state database)."""
 
@@ -66,19 +57,6 @@ class TokenStore(Protocol):
     def save_tokens(self, app_key: str, tokens: Tokens) -> None:
         """Persist both tokens in one write."""
         ...
-
-
-@dataclass(frozen=True)
-class Window:
-    """A half-open update-time window [start, end) in Unix seconds."""
-
-    start: int
-    end: int
-
-    def __post_init__(self) -> None:
-        """Reject a window that ends before it starts."""
-        if self.end < self.start:
-            raise ValueError(f"window ends ({self.end}) before it starts ({self.start})")
 
 
 @dataclass(frozen=True)
@@ -111,7 +89,7 @@ class _Recovery:
 
 
 class TikTokClient:
-    """Talks to the TikTok Shop Open API; every failure leaves as a sync_job.errors class."""
+    """Talks to the TikTok Shop Open API; every failure leaves as a sync_job.domain.errors class."""
 
     def __init__(
         self,
@@ -221,7 +199,7 @@ class TikTokClient:
         return self._retrying()(self._attempt, request, _Recovery())
 
     def _retrying(self) -> Retrying:
-        """The shared retry policy (sync_job.retrying), logging each retry."""
+        """The shared retry policy (sync_job.net.retrying), logging each retry."""
         return transient_retrying(
             max_attempts=self._max_attempts,
             max_backoff=self._max_backoff,

@@ -1,7 +1,7 @@
 """Classify every TikTok answer, or failure to get one, in one place.
 
-`classify` either returns the envelope's `data` or raises the `sync_job.errors` class that tells the
-caller what to do: retry (`TransientError`), refresh the token (`TokenExpired`), re-stamp
+`classify` either returns the envelope's `data` or raises the `sync_job.domain.errors` class that
+tells the caller what to do: retry (`TransientError`), refresh the token (`TokenExpired`), re-stamp
 (`InvalidTimestamp`) or give up (`AuthError`, `PermanentError`).
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 import requests
 import structlog
 
-from sync_job.errors import (
+from sync_job.domain.errors import (
     AuthError,
     InvalidTimestamp,
     OutcomeUnknown,
@@ -25,7 +25,7 @@ from sync_job.errors import (
     TokenExpired,
     TransientError,
 )
-from sync_job.jsonutil import loads
+from sync_job.domain.jsonutil import loads
 
 CODE_OK = 0
 CODE_TOKEN_EXPIRED = 105002
@@ -74,7 +74,7 @@ def classify(
     now: float,
     scrub: Scrub,
 ) -> dict[str, Any]:
-    """Return a successful answer's `data`; raise the sync_job.errors class for anything else."""
+    """Return a successful answer's `data`; raise a domain.errors class otherwise."""
     if isinstance(outcome, requests.RequestException):
         raise _logged(_from_exception(path, outcome, scrub), path=path)
     retry_after = parse_retry_after(outcome.headers.get("Retry-After"), now)

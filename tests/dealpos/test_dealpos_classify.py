@@ -8,11 +8,11 @@ import pytest
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
-from sync_job import jsonutil
 from sync_job.dealpos import assumed
 from sync_job.dealpos.classify import Endpoint, classify
 from sync_job.dealpos.client import _CREATE, _DELETE, _FIND, _PAY, _SEND, _TOKEN
-from sync_job.errors import (
+from sync_job.domain import jsonutil
+from sync_job.domain.errors import (
     AuthError,
     Conflict,
     NotFound,

@@ -26,7 +26,7 @@ from responses import matchers
 from structlog.testing import capture_logs
 
 from sync_job.dealpos import DealposClient, Pacer
-from sync_job.errors import (
+from sync_job.domain.errors import (
     AuthError,
     Conflict,
     OutcomeUnknown,

@@ -20,7 +20,7 @@ from sync_job.sandbox.check import MirrorReport, compare_mirror
 from sync_job.sandbox.dealpos_sim import DealposSimulator
 from sync_job.sandbox.faults import FaultConfig
 from sync_job.sandbox.tiktok_sim import TikTokSimulator
-from sync_job.store import Store
+from sync_job.state.store import Store
 
 SHOP = "7495000000000000042"
 CIPHER = "GCP_e2e+shop/cipher=="

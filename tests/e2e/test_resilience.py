@@ -11,7 +11,7 @@ import pytest
 
 from sync_job.sandbox.faults import FaultConfig
 from sync_job.sandbox.generator import LifecycleGenerator
-from sync_job.store import Store
+from sync_job.state.store import Store
 from tests.e2e.conftest import SECRETS, SHOP, Sandbox, past_clock, running_sandbox
 
 pytestmark = pytest.mark.e2e

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from sync_job import jsonutil
+from sync_job.domain import jsonutil
 from sync_job.sandbox import DealposSimulator, ManualClock, TikTokSimulator, dealpos_variants
 from sync_job.sandbox.tiktok_sim import _signature
 

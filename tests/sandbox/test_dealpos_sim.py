@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from sync_job import jsonutil
+from sync_job.domain import jsonutil
 from sync_job.sandbox import DealposSimulator, ManualClock, dealpos_variants
 
 Body = Callable[..., dict[str, Any]]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import requests
 
-from sync_job.errors import (
+from sync_job.domain.errors import (
     AuthError,
     InvalidTimestamp,
     OutcomeUnknown,

@@ -24,13 +24,14 @@ from tiktok_fakes import (
     MemoryTokenStore,
 )
 
-from sync_job.errors import (
+from sync_job.domain.errors import (
     AuthError,
     InvalidTimestamp,
     PermanentError,
     TransientError,
 )
-from sync_job.tiktok.client import TikTokClient, Tokens, Window
+from sync_job.domain.model import Tokens, Window
+from sync_job.tiktok.client import TikTokClient
 from sync_job.tiktok.signing import sign
 
 SEARCH = BASE_URL + "/order/202309/orders/search"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sync_job.tiktok.client import Tokens
+from sync_job.domain.model import Tokens
 
 BASE_URL = "https://open-api.test"
 AUTH_URL = "https://auth.test"

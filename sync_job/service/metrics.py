@@ -26,9 +26,9 @@ from wsgiref.simple_server import WSGIServer
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest, start_http_server
 
-from sync_job.config import Config
-from sync_job.cycle import STREAMS, CycleResult
-from sync_job.store import Store
+from sync_job.engine.cycle import STREAMS, CycleResult
+from sync_job.service.config import Config
+from sync_job.state.store import Store
 
 __all__ = [
     "Metrics",

@@ -13,7 +13,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from sync_job.errors import TransientError
+from sync_job.domain.errors import TransientError
 
 T = TypeVar("T")
 

@@ -3,49 +3,27 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
 from pathlib import Path
 
 import click
 
-from sync_job.app import App
-from sync_job.config import Config, find_config_path, load_config
-from sync_job.cycle import CycleResult
-from sync_job.errors import ConfigError
-from sync_job.logs import configure_logging, register_secrets
-from sync_job.metrics import write_textfile_if_configured
-from sync_job.progress import make_progress
-from sync_job.status import collect_status, render_status
-from sync_job.store import Store
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-def _load(ctx: click.Context) -> Config:
-    """Load and validate the config, or exit 2 with one message naming the key."""
-    try:
-        config = load_config(find_config_path(ctx.obj["config_path"], os.environ))
-    except ConfigError as exc:
-        click.echo(f"error: {exc}", err=True)
-        ctx.exit(EXIT_USAGE)
-    secrets = (
-        config.tiktok.app_secret,
-        config.tiktok.access_token,
-        config.tiktok.refresh_token,
-        config.dealpos.client_secret,
-    )
-    register_secrets(s.reveal() for s in secrets)
-    return config
-
-
-def _check_shop(ctx: click.Context, config: Config, shop: str | None) -> None:
-    if shop is not None and shop not in {s.id for s in config.tiktok.shops}:
-        known = ", ".join(s.id for s in config.tiktok.shops)
-        click.echo(f"error: --shop {shop}: no such shop in the config (known: {known})", err=True)
-        ctx.exit(EXIT_USAGE)
+from sync_job.engine.cycle import CycleResult
+from sync_job.service.app import App
+from sync_job.service.cli_common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    check_shop,
+    load,
+    parse_day,
+)
+from sync_job.service.logs import configure_logging
+from sync_job.service.metrics import write_textfile_if_configured
+from sync_job.service.progress import make_progress
+from sync_job.service.status import collect_status, render_status
+from sync_job.state.store import Store
 
 
 def _exit_code(results: Sequence[CycleResult]) -> int:
@@ -90,8 +68,8 @@ def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
 @click.pass_context
 def once(ctx: click.Context, dry_run: bool, shop: str | None) -> None:
     """Run one cycle for every configured shop (or one), then exit."""
-    config = _load(ctx)
-    _check_shop(ctx, config, shop)
+    config = load(ctx)
+    check_shop(ctx, config, shop)
     _run_cycles(ctx, App.open(config), dry_run, lambda app: app.run_once(shop, dry_run=dry_run))
 
 
@@ -112,17 +90,6 @@ def _run_cycles(
     ctx.exit(_exit_code(results))
 
 
-def _parse_day(ctx: click.Context, name: str, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
-        click.echo(f"error: {name} {value!r}: expected a date as YYYY-MM-DD", err=True)
-        ctx.exit(EXIT_USAGE)
-    raise AssertionError  # unreachable: ctx.exit raises
-
-
 @main.command()
 @click.option("--from", "first", required=True, metavar="YYYY-MM-DD", help="First day to re-read.")
 @click.option("--to", "last", metavar="YYYY-MM-DD", help="Last day, inclusive (default: now).")
@@ -133,13 +100,13 @@ def backfill(
     ctx: click.Context, first: str, last: str | None, shop: str | None, dry_run: bool
 ) -> None:
     """Manual download: re-read a date range, mirror it and settle completed orders as Paid."""
-    start, end = _parse_day(ctx, "--from", first), _parse_day(ctx, "--to", last)
+    start, end = parse_day(ctx, "--from", first), parse_day(ctx, "--to", last)
     assert start is not None
     if end is not None and end < start:
         click.echo("error: --to is before --from", err=True)
         ctx.exit(EXIT_USAGE)
-    config = _load(ctx)
-    _check_shop(ctx, config, shop)
+    config = load(ctx)
+    check_shop(ctx, config, shop)
     app = App.open(config)
     app.progress = make_progress(config.dealpos.rate_limit / config.dealpos.rate_window_seconds)
     _run_cycles(ctx, app, dry_run, lambda a: a.run_backfill(start, end, shop, dry_run=dry_run))
@@ -150,7 +117,7 @@ def backfill(
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
     """Show per shop: cursors, last run, outbox and open attention items."""
-    config = _load(ctx)
+    config = load(ctx)
     store = Store.open(config.state.path)
     try:
         data = collect_status(store, config.tiktok.shops)
@@ -164,7 +131,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def retry(ctx: click.Context, order_id: str | None) -> None:
     """Put quarantined actions back in the outbox (after fixing their cause)."""
-    config = _load(ctx)
+    config = load(ctx)
     store = Store.open(config.state.path)
     try:
         count = store.requeue_quarantined(None, order_id)
@@ -177,9 +144,9 @@ def retry(ctx: click.Context, order_id: str | None) -> None:
 @click.pass_context
 def run(ctx: click.Context) -> None:
     """Run the daemon: a cycle every schedule.interval_seconds until SIGTERM/SIGINT."""
-    from sync_job.daemon import run_daemon
+    from sync_job.service.daemon import run_daemon
 
-    config = _load(ctx)
+    config = load(ctx)
     ctx.exit(run_daemon(config))
 
 
@@ -198,6 +165,12 @@ def sandbox(ctx: click.Context, state_dir: Path, seed: int | None) -> None:
     from sync_job.sandbox.runner import run_sandbox
 
     ctx.exit(run_sandbox(state_dir, seed=seed))
+
+
+# Commands that live in modules of their own register here, one line each.
+_COMMANDS: tuple[click.Command, ...] = ()
+for _command in _COMMANDS:
+    main.add_command(_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

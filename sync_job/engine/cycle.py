@@ -14,17 +14,24 @@ from typing import Any, Protocol
 
 import structlog
 
-from sync_job.config import RetryConfig
-from sync_job.errors import AuthError, RemoteError, SyncError
-from sync_job.flow import Mode
-from sync_job.lock import LockBusy, ShopLock
-from sync_job.progress import NullProgress, Progress
-from sync_job.push import CREATE_SETTLE_SECONDS, DealposApi, Pusher, PushTally
-from sync_job.recent import RecentOrders
-from sync_job.record import PlannedChange, RecordTally, ShopContext, record_orders, record_returns
-from sync_job.store import Store
-from sync_job.tiktok.client import Page, Window
-from sync_job.windows import WindowRules, cursor_windows
+from sync_job.domain.errors import AuthError, RemoteError, SyncError
+from sync_job.domain.flow import Mode
+from sync_job.domain.model import Window
+from sync_job.domain.windows import WindowRules, cursor_windows
+from sync_job.engine.push import CREATE_SETTLE_SECONDS, DealposApi, Pusher, PushTally
+from sync_job.engine.recent import RecentOrders
+from sync_job.engine.record import (
+    PlannedChange,
+    RecordTally,
+    ShopContext,
+    record_orders,
+    record_returns,
+)
+from sync_job.service.config import RetryConfig
+from sync_job.service.progress import NullProgress, Progress
+from sync_job.state.locks import LockBusy, ShopLock
+from sync_job.state.store import Store
+from sync_job.tiktok.client import Page
 
 log = structlog.get_logger(__name__)
 

@@ -29,11 +29,11 @@ from apscheduler.events import EVENT_SCHEDULER_STARTED, SchedulerEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from sync_job.app import App
-from sync_job.config import Config
-from sync_job.cycle import CycleResult, Stopped
-from sync_job.metrics import Metrics, MetricsServer, start_server_if_configured
-from sync_job.notify import Watchdog, notify, watchdog_timeout
+from sync_job.engine.cycle import CycleResult, Stopped
+from sync_job.service.app import App
+from sync_job.service.config import Config
+from sync_job.service.metrics import Metrics, MetricsServer, start_server_if_configured
+from sync_job.service.notify import Watchdog, notify, watchdog_timeout
 
 __all__ = ["Daemon", "is_auth_failure", "run_daemon"]
 

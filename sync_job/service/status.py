@@ -7,9 +7,9 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sync_job.config import ShopConfig
-from sync_job.cycle import STREAMS
-from sync_job.store import Store
+from sync_job.engine.cycle import STREAMS
+from sync_job.service.config import ShopConfig
+from sync_job.state.store import Store
 
 
 def _iso(ts: int | None) -> str | None:

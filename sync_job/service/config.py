@@ -29,7 +29,7 @@ from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sync_job.errors import ConfigError
+from sync_job.domain.errors import ConfigError
 
 __all__ = [
     "Config",

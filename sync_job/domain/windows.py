@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sync_job.tiktok.client import Window
+from sync_job.domain.model import Window
 
 
 @dataclass(frozen=True)

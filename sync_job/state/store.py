@@ -19,9 +19,9 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils import Migrations
 
-from sync_job import jsonutil
-from sync_job.flow import Action, InvoiceState
-from sync_job.tiktok.client import Tokens
+from sync_job.domain import jsonutil
+from sync_job.domain.flow import Action, InvoiceState
+from sync_job.domain.model import Tokens
 
 migrations = Migrations("sync_job")
 WAL_ATTEMPTS = 250  # x 20 ms: how long opening waits for a racing process to set up the file

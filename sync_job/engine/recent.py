@@ -7,7 +7,7 @@ Only orders whose copy was written to the snapshot go in, so an entry is always 
 
 from __future__ import annotations
 
-from sync_job.orders import Order
+from sync_job.domain.orders import Order
 
 # 10,000 parsed orders added ~28 MB to a backfill's peak RSS (docs/benchmarks.md, memory), and
 # are more than a normal run changes. Beyond the limit (a long backfill) the oldest entries make

@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sync_job import jsonutil
-from sync_job.flow import (
+from sync_job.domain import jsonutil
+from sync_job.domain.flow import (
     NOTHING,
     Action,
     InvoiceState,
@@ -22,10 +22,10 @@ from sync_job.flow import (
     plan_actions,
     project,
 )
-from sync_job.invoice import InvoiceSettings, line_summary
-from sync_job.orders import BadOrder, Order, Return, order_id_of, parse_order, parse_return
-from sync_job.recent import RecentOrders
-from sync_job.store import Store
+from sync_job.domain.invoice import InvoiceSettings, line_summary
+from sync_job.domain.orders import BadOrder, Order, Return, order_id_of, parse_order, parse_return
+from sync_job.engine.recent import RecentOrders
+from sync_job.state.store import Store
 
 RAW_EXCERPT = 2000  # how much of a malformed payload an attention item keeps
 

@@ -15,20 +15,20 @@ from typing import Any, Protocol
 import structlog
 from tenacity import RetryCallState
 
-from sync_job.errors import Conflict, OutcomeUnknown, PermanentError, TransientError
-from sync_job.flow import NOTHING, Action, InvoiceState, apply_action, plan_actions, project
-from sync_job.invoice import (
+from sync_job.domain.errors import Conflict, OutcomeUnknown, PermanentError, TransientError
+from sync_job.domain.flow import NOTHING, Action, InvoiceState, apply_action, plan_actions, project
+from sync_job.domain.invoice import (
     InvoiceProblem,
     build_invoice,
     line_summary,
     local_date,
     send_date,
 )
-from sync_job.orders import BadOrder, Order, parse_order
-from sync_job.recent import RecentOrders
-from sync_job.record import ShopContext
-from sync_job.retrying import call_retrying, transient_retrying
-from sync_job.store import LedgerRow, OutboxRow, Store
+from sync_job.domain.orders import BadOrder, Order, parse_order
+from sync_job.engine.recent import RecentOrders
+from sync_job.engine.record import ShopContext
+from sync_job.net.retrying import call_retrying, transient_retrying
+from sync_job.state.store import LedgerRow, OutboxRow, Store
 
 log = structlog.get_logger(__name__)
 

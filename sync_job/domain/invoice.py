@@ -9,8 +9,8 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sync_job.flow import Fulfillment, Payment
-from sync_job.orders import Order
+from sync_job.domain.flow import Fulfillment, Payment
+from sync_job.domain.orders import Order
 
 
 class InvoiceProblem(ValueError):

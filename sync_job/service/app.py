@@ -7,19 +7,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from sync_job.config import Config, ShopConfig
-from sync_job.cycle import STREAMS, Cycle, CycleDeps, CycleResult
 from sync_job.dealpos.client import DealposClient
 from sync_job.dealpos.pacer import Pacer
-from sync_job.flow import Mode
-from sync_job.http import EnvOnceSession
-from sync_job.invoice import InvoiceSettings
-from sync_job.logs import register_secrets
-from sync_job.progress import NullProgress, Progress
-from sync_job.record import ShopContext
-from sync_job.store import Store
-from sync_job.tiktok.client import TikTokClient, Tokens
-from sync_job.windows import WindowRules, day_bounds, range_windows
+from sync_job.domain.flow import Mode
+from sync_job.domain.invoice import InvoiceSettings
+from sync_job.domain.model import Tokens
+from sync_job.domain.windows import WindowRules, day_bounds, range_windows
+from sync_job.engine.cycle import STREAMS, Cycle, CycleDeps, CycleResult
+from sync_job.engine.record import ShopContext
+from sync_job.net.http import EnvOnceSession
+from sync_job.service.config import Config, ShopConfig
+from sync_job.service.logs import register_secrets
+from sync_job.service.progress import NullProgress, Progress
+from sync_job.state.store import Store
+from sync_job.tiktok.client import TikTokClient
 
 
 def invoice_settings(config: Config, shop: ShopConfig) -> InvoiceSettings:

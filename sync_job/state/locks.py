@@ -14,8 +14,8 @@ import socket
 import time
 from collections.abc import Callable
 
-from sync_job.errors import SyncError
-from sync_job.store import Store
+from sync_job.domain.errors import SyncError
+from sync_job.state.store import Store
 
 LEASE_SECONDS = 120.0
 # A live pid on this host whose lease expired this long ago is taken to be a reused pid (the real

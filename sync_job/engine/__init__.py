@@ -1,0 +1,1 @@
+"""One cycle: fetch, record, plan, push; resolving calls whose outcome is unknown."""

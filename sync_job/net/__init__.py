@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by both API clients: sessions and the retry policy."""

@@ -1,0 +1,1 @@
+"""The program around the engine: command line, wiring, config, daemon, logs, metrics."""

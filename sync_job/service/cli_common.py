@@ -1,0 +1,55 @@
+"""Helpers every `sync-job` command shares: loading the config, exit codes, argument checks.
+
+Commands live in their own modules (`cli.py` and `cli_*.py`); they all go through these helpers so a
+bad config or argument is reported the same way everywhere: one message naming the key, exit 2.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime
+
+import click
+
+from sync_job.domain.errors import ConfigError
+from sync_job.service.config import Config, find_config_path, load_config
+from sync_job.service.logs import register_secrets
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def load(ctx: click.Context) -> Config:
+    """Load and validate the config, or exit 2 with one message naming the key."""
+    try:
+        config = load_config(find_config_path(ctx.obj["config_path"], os.environ))
+    except ConfigError as exc:
+        click.echo(f"error: {exc}", err=True)
+        ctx.exit(EXIT_USAGE)
+    secrets = (
+        config.tiktok.app_secret,
+        config.tiktok.access_token,
+        config.tiktok.refresh_token,
+        config.dealpos.client_secret,
+    )
+    register_secrets(s.reveal() for s in secrets)
+    return config
+
+
+def check_shop(ctx: click.Context, config: Config, shop: str | None) -> None:
+    """Exit 2 when --shop names a shop the config does not have."""
+    if shop is not None and shop not in {s.id for s in config.tiktok.shops}:
+        known = ", ".join(s.id for s in config.tiktok.shops)
+        click.echo(f"error: --shop {shop}: no such shop in the config (known: {known})", err=True)
+        ctx.exit(EXIT_USAGE)
+
+
+def parse_day(ctx: click.Context, name: str, value: str | None) -> date | None:
+    """Parse a YYYY-MM-DD option, or exit 2 naming the option."""
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        click.echo(f"error: {name} {value!r}: expected a date as YYYY-MM-DD", err=True)
+        ctx.exit(EXIT_USAGE)
+    raise AssertionError  # unreachable: ctx.exit raises

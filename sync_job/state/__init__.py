@@ -1,0 +1,1 @@
+"""The SQLite state file: schema, transactions and one API per table family."""

@@ -74,10 +74,16 @@ def test_unknown_status_changes_nothing(status: str) -> None:
         ("RETURN_OR_REFUND_REQUEST_COMPLETE", True),
         ("REFUND_OR_RETURN_REQUEST_REJECT", False),
         ("RETURN_OR_REFUND_REQUEST_CANCEL", False),
+        ("REPLACEMENT_REQUEST_PENDING", True),
+        ("REPLACEMENT_REQUEST_REFUND_SUCCESS", True),
+        ("REPLACEMENT_REQUEST_COMPLETE", True),
+        ("REPLACEMENT_REQUEST_REJECT", False),
+        ("REPLACEMENT_REQUEST_CANCEL", False),
+        ("SOME_STATUS_TIKTOK_ADDS_LATER", True),
     ],
 )
 def test_which_returns_count(status: str, active: bool) -> None:
-    """Rejected and withdrawn returns stop counting; all others count."""
+    """Rejected and withdrawn returns and replacements stop counting; all others count."""
     assert is_active_return(status) is active
 
 

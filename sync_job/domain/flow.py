@@ -22,9 +22,15 @@ PAID_UNSENT = frozenset(
 SENT = frozenset({"IN_TRANSIT", "DELIVERED"})
 KNOWN_STATUSES = PAID_UNSENT | SENT | {"UNPAID", "COMPLETED", "CANCELLED"}
 
-# A return that was rejected or withdrawn no longer counts (flow.md §1, last row).
+# A return or replacement request that was rejected or withdrawn no longer counts; every other
+# status (including ones TikTok adds later) does.
 INACTIVE_RETURN_STATUSES = frozenset(
-    {"REFUND_OR_RETURN_REQUEST_REJECT", "RETURN_OR_REFUND_REQUEST_CANCEL"}
+    {
+        "REFUND_OR_RETURN_REQUEST_REJECT",
+        "RETURN_OR_REFUND_REQUEST_CANCEL",
+        "REPLACEMENT_REQUEST_REJECT",
+        "REPLACEMENT_REQUEST_CANCEL",
+    }
 )
 
 

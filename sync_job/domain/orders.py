@@ -31,6 +31,9 @@ class LineItem:
     original_price: Decimal
     seller_discount: Decimal
     display_status: str
+    # A TikTok virtual bundle ("combined listing") sells several SKUs under the bundle's own
+    # seller_sku: these are the components as "sku x count"; empty for an ordinary line.
+    bundle_components: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -128,7 +131,20 @@ def parse_line_item(raw: Any) -> LineItem:
         original_price=_money(item, "original_price", default=None),
         seller_discount=_money(item, "seller_discount"),
         display_status=_text(item, "display_status") or "UNKNOWN",
+        bundle_components=_bundle_components(item.get("combined_listing_skus")),
     )
+
+
+def _bundle_components(value: Any) -> tuple[str, ...]:
+    """The components of a virtual bundle line; anything malformed is simply not a bundle."""
+    if not isinstance(value, list):
+        return ()
+    parts = []
+    for component in value:
+        if isinstance(component, Mapping) and component.get("seller_sku"):
+            count = component.get("sku_count")
+            parts.append(f"{str(component['seller_sku'])[:MAX_TEXT]} x{count or 1}")
+    return tuple(parts)
 
 
 def _order_id(raw: Mapping[str, Any]) -> str:

@@ -36,6 +36,10 @@ AUTHORIZED_SHOPS = "/authorization/202309/shops"
 TOKEN_REFRESH = "/api/v2/token/refresh"
 
 ORDER_PAGE_SIZE = 100
+# Paging-loop guard: pages allowed per window beyond what total_count explains (x2 + this), and
+# an absolute cap for answers without a total (500,000 orders in one window at 100 a page).
+PAGE_SLACK = 10
+MAX_PAGES_PER_WINDOW = 5000
 RETURN_PAGE_SIZE = 50
 DETAIL_CHUNK = 50
 # shop_cipher is rejected on these paths (they are app- or seller-scoped, not shop-scoped).
@@ -66,6 +70,40 @@ class Page:
     items: list[dict[str, Any]]
     number: int
     total_count: int | None
+
+
+class PageGuard:
+    """Detects a search that pages in a loop: a repeated token, or far more pages than expected."""
+
+    def __init__(self, path: str, page_size: int, *, cap: int | None = None) -> None:
+        self.path = path
+        self.page_size = page_size
+        self.cap = MAX_PAGES_PER_WINDOW if cap is None else cap
+        self.seen: set[str] = set()
+        self.total = 0  # the largest total_count any page announced
+
+    def limit(self) -> int:
+        """How many pages this window may take: from total_count with slack, never above the cap."""
+        if self.total <= 0:
+            return self.cap
+        expected = -(-self.total // self.page_size)
+        return min(self.cap, 2 * expected + PAGE_SLACK)
+
+    def check(self, page: Page, next_token: str) -> None:
+        """Raise PermanentError when following `next_token` after `page` would loop."""
+        self.total = max(self.total, page.total_count or 0)
+        if next_token in self.seen:
+            raise PermanentError(
+                f"TikTok {self.path}: paging loop: next_page_token on page {page.number} "
+                "was already used in this window; the cursor stays where it was"
+            )
+        self.seen.add(next_token)
+        if page.number >= self.limit():
+            raise PermanentError(
+                f"TikTok {self.path}: paging loop: still more pages after page {page.number} "
+                f"(total_count {self.total or 'not given'}, limit {self.limit()} pages); "
+                "the cursor stays where it was"
+            )
 
 
 @dataclass(frozen=True)
@@ -107,6 +145,7 @@ class TikTokClient:
         max_attempts: int = 6,
         max_backoff: float = 60.0,
         refresh_margin_seconds: int = 86400,
+        max_pages_per_window: int = MAX_PAGES_PER_WINDOW,
     ) -> None:
         """Set up the client; tokens saved in `token_store` win over `initial_tokens`."""
         self._base_url = base_url.rstrip("/")
@@ -124,6 +163,7 @@ class TikTokClient:
         self._max_attempts = max_attempts
         self._max_backoff = max_backoff
         self._refresh_margin = refresh_margin_seconds
+        self._max_pages = max_pages_per_window
         self.calls: collections.Counter[str] = collections.Counter()
 
     # -- public API -------------------------------------------------------------------------
@@ -162,11 +202,17 @@ class TikTokClient:
     def _search(
         self, path: str, key: str, page_size: int, shop_cipher: str, window: Window
     ) -> Iterator[Page]:
-        """Page through a search sorted by update_time ascending until next_page_token is empty."""
+        """Page through a search sorted by update_time ascending until next_page_token is empty.
+
+        A token seen before in this window, or more pages than the window's `total_count` can
+        explain, is a paging loop on TikTok's side: it ends the search (and so the run) with a
+        PermanentError instead of paging for ever.
+        """
         if window.start == window.end:
             return
         body = dumps({"update_time_ge": window.start, "update_time_lt": window.end}).encode()
         token = ""  # lives only in this generator: page tokens are never persisted
+        guard = PageGuard(path, page_size, cap=self._max_pages)
         for number in itertools.count(1):
             query = {
                 "page_size": str(page_size),
@@ -175,13 +221,13 @@ class TikTokClient:
                 "page_token": token,  # empty on the first page, so dropped from the request
             }
             data = self._call("POST", path, query, body=body, shop_cipher=shop_cipher)
-            yield Page(_items(data, key, path), number, _total_count(data))
+            page = Page(_items(data, key, path), number, _total_count(data))
+            yield page
             next_token = data.get("next_page_token")
             if not next_token:
                 return
-            if next_token == token:
-                raise PermanentError(f"TikTok {path}: next_page_token repeated on page {number}")
             token = str(next_token)
+            guard.check(page, token)
 
     # -- one logical call -------------------------------------------------------------------
 

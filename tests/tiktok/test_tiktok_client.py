@@ -462,3 +462,50 @@ def test_window_rejects_end_before_start() -> None:
     """A window that ends before it starts is a programming error."""
     with pytest.raises(ValueError, match="before it starts"):
         Window(10, 5)
+
+
+def looping_search(rsps: responses.RequestsMock, tokens: Callable[[int], str], total: Any) -> None:
+    """Answer every order search with an empty page carrying `tokens(n)` as next token."""
+    calls = [0]
+
+    def answer(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+        calls[0] += 1
+        data = {"orders": [], "next_page_token": tokens(calls[0]), "total_count": total}
+        return 200, {}, envelope(data)
+
+    rsps.assert_all_requests_are_fired = False  # the ordered registry uses each answer once
+    for _ in range(60):
+        rsps.add_callback(responses.POST, SEARCH, callback=answer)
+
+
+def test_tokens_alternating_a_b_a_end_the_search(
+    rsps: responses.RequestsMock, make_client: MakeClient
+) -> None:
+    """A -> B -> A is a loop (only an immediate repeat was caught before): a clear error."""
+    looping_search(rsps, lambda n: "AB"[n % 2], 5)
+    client = make_client()
+    with pytest.raises(PermanentError, match=r"paging loop.*already used"):
+        list(client.iter_orders(CIPHER, WINDOW))
+    assert client.calls["/order/202309/orders/search"] == 3
+
+
+def test_endless_fresh_tokens_stop_at_what_total_count_explains(
+    rsps: responses.RequestsMock, make_client: MakeClient
+) -> None:
+    """Endless empty pages with fresh tokens: stopped after 2 x ceil(total/100) + slack pages."""
+    looping_search(rsps, lambda n: f"tok-{n}", 150)
+    client = make_client()
+    with pytest.raises(PermanentError, match=r"paging loop.*total_count 150"):
+        list(client.iter_orders(CIPHER, WINDOW))
+    assert client.calls["/order/202309/orders/search"] == 2 * 2 + 10
+
+
+def test_endless_fresh_tokens_without_total_stop_at_the_absolute_cap(
+    rsps: responses.RequestsMock, make_client: MakeClient
+) -> None:
+    """No total_count to go by: the absolute cap on pages per window ends the search."""
+    looping_search(rsps, lambda n: f"tok-{n}", None)
+    client = make_client(max_pages_per_window=25)
+    with pytest.raises(PermanentError, match="not given, limit 25 pages"):
+        list(client.iter_orders(CIPHER, WINDOW))
+    assert client.calls["/order/202309/orders/search"] == 25

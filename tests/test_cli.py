@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from sync_job.service.cli import main
+from sync_job.state.locks import ShopLock
 from sync_job.state.store import Store
 from tests.factories import never_sleep_in_commands
 
@@ -126,3 +127,16 @@ def test_unreachable_tiktok_fails_the_shop_with_exit_1(
     store = Store.open(tmp_path / "state" / "sync.db")
     run = store.last_run("shop1")
     assert run is not None and run["status"] == "failed"
+
+
+def test_once_finding_the_shop_held_exits_1_naming_the_holder(tmp_path: Path) -> None:
+    """A shop held by another live run: exit 1 and say which run holds it (not a silent 0)."""
+    config = write_config(tmp_path)
+    store = Store.open(tmp_path / "state" / "sync.db")
+    holder = ShopLock(store, "shop1", "download:abc123def456")
+    holder.acquire()  # this very process: alive, and its lease has not expired
+    store.close()
+    for command in (["once"], ["backfill", "--from", "2026-11-01"]):
+        code, _, err = invoke(["--config", str(config), *command])
+        assert code == 1, err
+        assert "download:abc123def456" in err and "shop1" in err

@@ -27,7 +27,16 @@ from sync_job.state.store import Store
 
 
 def _exit_code(results: Sequence[CycleResult]) -> int:
-    return EXIT_FAILED if any(r.status == "failed" for r in results) else EXIT_OK
+    # A shop another run holds was not synced by this command: that is a failure to report.
+    failed = any(r.status in ("failed", "busy") for r in results)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _report_busy(results: Sequence[CycleResult]) -> None:
+    """Say on stderr which run holds each shop this command could not take."""
+    for result in results:
+        if result.status == "busy":
+            click.echo(f"error: {result.error}; try again when it has finished", err=True)
 
 
 def _print_plan(results: Sequence[CycleResult]) -> None:
@@ -87,6 +96,7 @@ def _run_cycles(
         app.close()
     if dry_run:
         _print_plan(results)
+    _report_busy(results)
     ctx.exit(_exit_code(results))
 
 

@@ -415,3 +415,23 @@ def test_parse_config_returns_config_type() -> None:
     assert isinstance(config, Config)
     assert config.source is None
     assert not config.state.path.is_absolute()
+
+
+@pytest.mark.parametrize(
+    ("interval", "jitter"), [(1, 0.1), (3, 0.3), (5, 0.5), (30, 3.0), (60, 5.0)]
+)
+def test_default_jitter_follows_a_short_interval(interval: int, jitter: float) -> None:
+    """No jitter written: the smaller of 5 and a tenth of the interval, even for 1-5 s intervals."""
+    config = parse_config(edited("schedule.interval_seconds", interval), env={})
+    assert config.schedule.jitter == pytest.approx(jitter)
+    assert config.schedule.jitter < config.schedule.interval_seconds
+
+
+def test_only_an_explicit_jitter_at_the_interval_is_an_error() -> None:
+    """A jitter the user wrote at or above the interval is still refused, naming the key."""
+    data = edited("schedule.interval_seconds", 3)
+    data["schedule"]["jitter_seconds"] = 3
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, env={})
+    assert caught.value.key == "schedule.jitter_seconds"
+    assert "below schedule.interval_seconds (3)" in caught.value.problem

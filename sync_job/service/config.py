@@ -5,7 +5,8 @@ key instead of a half-finished run. The key names are a contract (`shared/spec/i
 
 Every default lives on its dataclass below (the interface's defaults, plus these for keys it
 leaves open):
-- `schedule.jitter_seconds` = 5: spread daemon cycles a little; must stay below the interval.
+- `schedule.jitter_seconds`: the smaller of 5 and a tenth of the interval (spreads daemon cycles a
+  little); only a jitter written in the file can be at or above the interval, and that is an error.
 - `tiktok.timeout_seconds` and `dealpos.timeout_seconds` = 30: per HTTP request (connect and read).
 - `dealpos.shipping_variant`, `metrics.listen`, `metrics.textfile`: unset (feature off).
 
@@ -85,12 +86,27 @@ class StateConfig:
     path: Path = Path("state/sync.db")
 
 
+def default_jitter(interval_seconds: float) -> float:
+    """The jitter nobody wrote: the smaller of 5 s and a tenth of the interval."""
+    return min(5.0, interval_seconds / 10)
+
+
 @dataclass(frozen=True)
 class ScheduleConfig:
-    """How often the daemon runs a cycle."""
+    """How often the daemon runs a cycle (`jitter_seconds` None: follow the interval)."""
 
     interval_seconds: int = 60
-    jitter_seconds: int = 5
+    jitter_seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        """Fill in the interval-following default jitter."""
+        if self.jitter_seconds is None:
+            object.__setattr__(self, "jitter_seconds", default_jitter(self.interval_seconds))
+
+    @property
+    def jitter(self) -> float:
+        """The jitter in seconds (never None once constructed)."""
+        return float(self.jitter_seconds or 0)
 
 
 @dataclass(frozen=True)
@@ -556,7 +572,7 @@ def _anchor_paths(config: Config, base: Path | None) -> Config:
 def _check_across(config: Config) -> None:
     """Checks that involve two keys."""
     schedule = config.schedule
-    if schedule.jitter_seconds >= schedule.interval_seconds:
+    if schedule.jitter >= schedule.interval_seconds:
         raise ConfigError(
             "schedule.jitter_seconds",
             f"must be below schedule.interval_seconds ({schedule.interval_seconds}), "

@@ -92,7 +92,7 @@ class Daemon:
         self.signal_name: str | None = None
         self.server: MetricsServer | None = None
         sched = config.schedule
-        idle_limit = sched.interval_seconds + sched.jitter_seconds + IDLE_SLACK_SECONDS
+        idle_limit = sched.interval_seconds + sched.jitter + IDLE_SLACK_SECONDS
         self.watchdog = Watchdog(watchdog_timeout(), idle_limit=idle_limit, clock=monotonic)
         # One worker thread: every cycle, and so the SQLite connection, lives on the same thread.
         self.scheduler = BlockingScheduler(
@@ -225,7 +225,7 @@ class Daemon:
             self.cycle,
             "interval",
             seconds=sched.interval_seconds,
-            jitter=sched.jitter_seconds or None,
+            jitter=sched.jitter or None,
             max_instances=1,
             coalesce=True,
             misfire_grace_time=max(MIN_MISFIRE_GRACE_SECONDS, sched.interval_seconds),

@@ -143,18 +143,18 @@ BAD: list[tuple[str, Any, str, str]] = [
         "schedule.interval_seconds",
         "expected an integer, got a n",
     ),
-    ("schedule.interval_seconds", 0, "schedule.interval_seconds", "must be at least 1, got 0"),
+    ("schedule.interval_seconds", 0, "schedule.interval_seconds", "between 1 and 86400, got 0"),
     ("schedule.jitter_seconds", 60, "schedule.jitter_seconds", "below schedule.interval_seconds"),
-    ("sync.lag_seconds", -1, "sync.lag_seconds", "must be at least 0, got -1"),
-    ("sync.overlap_seconds", 0, "sync.overlap_seconds", "must be at least 1"),
+    ("sync.lag_seconds", -1, "sync.lag_seconds", "must be between 0 and 86400, got -1"),
+    ("sync.overlap_seconds", 0, "sync.overlap_seconds", "must be between 1 and"),
     ("sync", 5, "sync", "expected a table, got an integer"),
     ("sync.settle_completed", "sometimes", "sync.settle_completed", "one of 'download', 'always'"),
     ("sync.timezone", "Asia/Jakrta", "sync.timezone", "unknown time zone 'Asia/Jakrta'"),
     ("sync.timezone", "../etc/passwd", "sync.timezone", "unknown time zone"),
-    ("dealpos.rate_limit", 0, "dealpos.rate_limit", "must be at least 1, got 0"),
+    ("dealpos.rate_limit", 0, "dealpos.rate_limit", "must be between 1 and 10000000, got 0"),
     ("dealpos.rate_limit", False, "dealpos.rate_limit", "expected an integer, got a boolean"),
-    ("dealpos.rate_window_seconds", 0, "dealpos.rate_window_seconds", "above 0"),
-    ("tiktok.timeout_seconds", float("nan"), "tiktok.timeout_seconds", "above 0"),
+    ("dealpos.rate_window_seconds", 0, "dealpos.rate_window_seconds", "between 0.01 and 86400"),
+    ("tiktok.timeout_seconds", float("nan"), "tiktok.timeout_seconds", "a finite number"),
     ("dealpos.timeout_seconds", "30", "dealpos.timeout_seconds", "expected a number, got a string"),
     ("dealpos.base_url", "ftp://mybrand", "dealpos.base_url", "http:// or https:// URL"),
     ("tiktok.auth_url", "https://", "tiktok.auth_url", "http:// or https:// URL with a host"),
@@ -435,3 +435,48 @@ def test_only_an_explicit_jitter_at_the_interval_is_an_error() -> None:
         parse_config(data, env={})
     assert caught.value.key == "schedule.jitter_seconds"
     assert "below schedule.interval_seconds (3)" in caught.value.problem
+
+
+def _numeric_keys() -> list[str]:
+    """Every dotted key whose converter takes a number (probed with 1)."""
+    from sync_job.service.config import _SECTIONS
+
+    keys = []
+    for section, (_cls, schema) in _SECTIONS.items():
+        for name, key in schema.items():
+            try:
+                key.convert(f"{section}.{name}", 1)
+            except ConfigError as exc:
+                if "expected" in exc.problem:
+                    continue  # not a number key (a string, table, ...)
+            keys.append(f"{section}.{name}")
+    return keys
+
+
+def test_every_numeric_key_is_probed() -> None:
+    """The probe finds the numeric keys (so the bound test below covers each one)."""
+    assert {"tiktok.timeout_seconds", "dealpos.rate_limit", "schedule.interval_seconds"} <= set(
+        _numeric_keys()
+    )
+
+
+@pytest.mark.parametrize("key", _numeric_keys())
+@pytest.mark.parametrize("absurd", [1e300, 10**300, -(10**300)], ids=["1e300", "10^300", "-10^300"])
+def test_every_numeric_key_is_bounded(key: str, absurd: float) -> None:
+    """An absurd number in any numeric key is refused at load, naming the key and its range."""
+    with pytest.raises(ConfigError) as caught:
+        parse_config(edited(key, absurd), env={})
+    assert caught.value.key == key
+    assert (
+        "must be between" in caught.value.problem or "expected an integer" in caught.value.problem
+    )
+
+
+def test_timeout_of_1e300_exits_2_naming_the_range(tmp_path: Path) -> None:
+    """The reported case: `timeout_seconds = 1e300` stops at load with the key and the range."""
+    path = write(tmp_path, MINIMAL.replace("[tiktok]\n", "[tiktok]\ntimeout_seconds = 1e300\n"))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, env={})
+    assert str(caught.value) == (
+        "config: tiktok.timeout_seconds: must be between 0.1 and 600, got 1e+300"
+    )

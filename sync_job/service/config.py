@@ -244,27 +244,67 @@ def _wrong_type(key: str, expected: str, value: object) -> ConfigError:
     return ConfigError(key, f"expected {expected}, got {_type_name(value)}{hint}")
 
 
-def _int_at_least(minimum: int) -> Converter:
-    """Accept an integer (never a boolean, float or string) of at least `minimum`."""
+# Bounds for a numeric key nobody gave a range of its own: far past any sane setting, yet small
+# enough that no later arithmetic (timedelta, sleep, expiry sums) can overflow.
+INT_CAP: Final = 10**9
+NUMBER_CAP: Final = 1e9
+
+
+def _number_text(value: float) -> str:
+    """Show a bound or value briefly: 600 rather than 600.0, 1e+300 rather than 300 digits."""
+    if isinstance(value, int) and abs(value) < 10**15:
+        return str(value)
+    return f"{value:g}"
+
+
+def _out_of_range(key: str, low: float, high: float, value: float) -> ConfigError:
+    """Build the error for a number outside its range, naming the range."""
+    return ConfigError(
+        key,
+        f"must be between {_number_text(low)} and {_number_text(high)}, got {_number_text(value)}",
+    )
+
+
+def _int_between(low: int, high: int) -> Converter:
+    """Accept an integer (never a boolean, float or string) from `low` to `high`."""
 
     def convert(key: str, value: Any) -> int:
         # bool is a subclass of int in Python, but `interval_seconds = true` is a mistake.
         if isinstance(value, bool) or not isinstance(value, int):
             raise _wrong_type(key, "an integer", value)
-        if value < minimum:
-            raise ConfigError(key, f"must be at least {minimum}, got {value}")
+        if not low <= value <= high:
+            raise _out_of_range(key, low, high, value)
         return value
 
     return convert
 
 
+def _int_at_least(minimum: int) -> Converter:
+    """Accept an integer of at least `minimum` (and at most INT_CAP)."""
+    return _int_between(minimum, INT_CAP)
+
+
+def _number_between(low: float, high: float) -> Converter:
+    """Accept a finite number (integer or float) from `low` to `high`."""
+
+    def convert(key: str, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _wrong_type(key, "a number", value)
+        if not math.isfinite(value):
+            raise ConfigError(key, f"must be a finite number, got {value}")
+        if not low <= value <= high:
+            raise _out_of_range(key, low, high, value)
+        return float(value)
+
+    return convert
+
+
 def _positive_number(key: str, value: Any) -> float:
-    """Accept a finite number above zero (integer or float)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _wrong_type(key, "a number", value)
-    if not math.isfinite(value) or value <= 0:
-        raise ConfigError(key, f"must be a number above 0, got {value}")
-    return float(value)
+    """Accept a finite number above zero (and at most NUMBER_CAP)."""
+    number: float = _number_between(0, NUMBER_CAP)(key, value)
+    if number <= 0:
+        raise ConfigError(key, f"must be a number above 0, got {_number_text(number)}")
+    return number
 
 
 def _string(key: str, value: Any) -> str:
@@ -357,6 +397,10 @@ def _secret(key: str, value: Any) -> Secret:
 # of the constructor arguments so the dataclass default applies.
 
 _ABSENT: Final[Any] = object()
+HOUR: Final = 3600
+DAY: Final = 24 * HOUR
+# An HTTP timeout past 10 minutes would hold a run (and its shop's lease) for nothing.
+TIMEOUT: Final = _number_between(0.1, 600)
 
 
 @dataclass(frozen=True)
@@ -408,15 +452,18 @@ _SECTIONS: Final[Mapping[str, tuple[type[Any], Mapping[str, _Key]]]] = {
     "state": (StateConfig, {"path": _Key(_path)}),
     "schedule": (
         ScheduleConfig,
-        {"interval_seconds": _Key(_int_at_least(1)), "jitter_seconds": _Key(_int_at_least(0))},
+        {
+            "interval_seconds": _Key(_int_between(1, DAY)),
+            "jitter_seconds": _Key(_number_between(0, HOUR)),
+        },
     ),
     "sync": (
         SyncConfig,
         {
-            "overlap_seconds": _Key(_int_at_least(1)),
-            "lag_seconds": _Key(_int_at_least(0)),
-            "max_window_seconds": _Key(_int_at_least(1)),
-            "initial_lookback_seconds": _Key(_int_at_least(1)),
+            "overlap_seconds": _Key(_int_between(1, 30 * DAY)),
+            "lag_seconds": _Key(_int_between(0, DAY)),
+            "max_window_seconds": _Key(_int_between(1, 30 * DAY)),
+            "initial_lookback_seconds": _Key(_int_between(1, 366 * DAY)),
             "timezone": _Key(_timezone),
             "settle_completed": _Key(_choice("download", "always")),
         },
@@ -431,7 +478,7 @@ _SECTIONS: Final[Mapping[str, tuple[type[Any], Mapping[str, _Key]]]] = {
             "access_token": _secret_key("tiktok_access_token"),
             "refresh_token": _secret_key("tiktok_refresh_token"),
             "shops": _Key(_shops, required=True, hint="add at least one [[tiktok.shops]] table"),
-            "timeout_seconds": _Key(_positive_number),
+            "timeout_seconds": _Key(TIMEOUT),
         },
     ),
     "dealpos": (
@@ -440,18 +487,21 @@ _SECTIONS: Final[Mapping[str, tuple[type[Any], Mapping[str, _Key]]]] = {
             "base_url": _Key(_url, required=True, hint="e.g. 'https://mybrand.dealpos.net'"),
             "client_id": _REQUIRED_TEXT,
             "client_secret": _secret_key("dealpos_client_secret"),
-            "rate_limit": _Key(_int_at_least(1)),
-            "rate_window_seconds": _Key(_positive_number),
+            "rate_limit": _Key(_int_between(1, 10_000_000)),
+            "rate_window_seconds": _Key(_number_between(0.01, DAY)),
             "payment_method": _Key(_text),
             "default_customer": _Key(_text),
             "shipping_variant": _Key(_text),
-            "timeout_seconds": _Key(_positive_number),
+            "timeout_seconds": _Key(TIMEOUT),
         },
     ),
     "metrics": (MetricsConfig, {"listen": _Key(_host_port), "textfile": _Key(_path)}),
     "retry": (
         RetryConfig,
-        {"max_attempts": _Key(_int_at_least(1)), "max_backoff_seconds": _Key(_positive_number)},
+        {
+            "max_attempts": _Key(_int_between(1, 100)),
+            "max_backoff_seconds": _Key(_number_between(0.01, HOUR)),
+        },
     ),
 }
 

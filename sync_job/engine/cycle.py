@@ -269,6 +269,7 @@ class Cycle:
             "fetched": rec.fetched,
             "returns": rec.returns,
             "changed": rec.changed,
+            "stale": rec.stale,
             "created": push.created,
             "sent": push.sent,
             "paid": push.paid,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sync_job.domain import jsonutil
@@ -136,6 +137,7 @@ def _record_order(
     previous = versions.get(order.id)
     if previous is not None and order.update_time < previous[0]:
         tally.stale += 1  # an older copy than the one recorded: status only moves forward
+        _flag_stale(store, ctx, order)
         return
     if previous == (order.update_time, digest) and ctx.mode == "realtime":
         return  # seen exactly this copy before: the overlap re-read is free
@@ -149,6 +151,29 @@ def _record_order(
     plan = replan_order(store, ctx, order, blank=previous is None and order.id in blank)
     if plan is not None:
         tally.plans.append(plan)
+
+
+def _flag_stale(store: Store, ctx: ShopContext, order: Order) -> None:
+    """An older copy whose status differs from the recorded one: tell a person, change nothing."""
+    recorded = store.get_order_status(ctx.shop_id, order.id)
+    if recorded is None or recorded[0] == order.status:
+        return
+    status, update_time = recorded
+    store.raise_attention(
+        ctx.shop_id,
+        order.id,
+        "stale",
+        f"{order.id}:{order.update_time}:{order.status}",
+        f"order {order.id}: TikTok sent an older copy with status {order.status} "
+        f"(updated {_utc(order.update_time)}) after {status} (updated {_utc(update_time)}) "
+        "was recorded; DealPOS follows the newer one: check the order in TikTok Seller Center",
+        {"stale_status": order.status, "stale_update_time": order.update_time,
+         "recorded_status": status, "recorded_update_time": update_time},
+    )  # fmt: skip
+
+
+def _utc(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def replan_order(

@@ -302,6 +302,14 @@ class Store:
             (shop_id, order_id, status, update_time, content_hash, raw_text, self.now()),
         )
 
+    def get_order_status(self, shop_id: str, order_id: str) -> tuple[str, int] | None:
+        """(status, update_time) of the recorded copy of an order, or None."""
+        row = self._one(
+            "SELECT status, update_time FROM orders WHERE shop_id = ? AND order_id = ?",
+            (shop_id, order_id),
+        )
+        return None if row is None else (str(row["status"]), int(row["update_time"]))
+
     def get_order_raw(self, shop_id: str, order_id: str) -> dict[str, Any] | None:
         """The recorded raw TikTok order, or None."""
         row = self._one(

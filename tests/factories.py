@@ -15,6 +15,9 @@ _ids = itertools.count(576461413038785752)
 
 BASE_TIME = 1_764_000_000  # 2025-11-24T16:00:00Z
 
+# How long a create may still land in the unit tests (DealposConfig's default: twice 30 s).
+SETTLE_SECONDS = 60.0
+
 # The invoice settings of one typical shop, shared by the unit tests.
 SETTINGS = InvoiceSettings(
     outlet="Online Store",

@@ -19,7 +19,7 @@ from sync_job.engine.record import ShopContext
 from sync_job.sandbox import ManualClock, TikTokSimulator
 from sync_job.state.store import Store
 from sync_job.tiktok.client import Page, TikTokClient
-from tests.factories import SETTINGS, order
+from tests.factories import SETTINGS, SETTLE_SECONDS, order
 from tests.fakes import FakeDealpos
 
 SHOP, CIPHER = "7495000000000000099", "GCP_clock_cipher"
@@ -141,7 +141,7 @@ def run_cycles(shop: Shop, steps: Sequence[tuple[int, int]]) -> tuple[Store, lis
         store=store,
         tiktok=shop,
         dealpos=FakeDealpos(),
-        payment_method="TikTok Shop",
+        create_settle_seconds=SETTLE_SECONDS,
         rules=RULES,
         clock=lambda: float(local[0]),
         sleep=lambda s: None,

@@ -480,3 +480,22 @@ def test_timeout_of_1e300_exits_2_naming_the_range(tmp_path: Path) -> None:
     assert str(caught.value) == (
         "config: tiktok.timeout_seconds: must be between 0.1 and 600, got 1e+300"
     )
+
+
+def test_payment_method_and_settle_time_take_one_route_each(tmp_path: Path) -> None:
+    """`dealpos.payment_method` reaches the pusher only through the shop's invoice settings, and
+    the create settle time only through the config (twice the DealPOS timeout)."""
+    from sync_job.service.app import App, shop_context
+
+    data = edited("dealpos.payment_method", "QRIS TikTok")
+    data["dealpos"]["timeout_seconds"] = 7
+    data["state"] = {"path": str(tmp_path / "sync.db")}
+    config = parse_config(data, env={})
+    ctx = shop_context(config, config.tiktok.shops[0], "realtime")
+    assert ctx.settings.payment_method == "QRIS TikTok"
+    app = App.open(config)
+    try:
+        assert app.deps().create_settle_seconds == 14.0
+        assert not hasattr(app.deps(), "payment_method")
+    finally:
+        app.close()

@@ -15,7 +15,7 @@ from sync_job.domain.flow import InvoiceState
 from sync_job.engine.push import Pusher
 from sync_job.engine.record import ShopContext, record_orders
 from sync_job.state.store import LedgerRow, Store
-from tests.factories import BASE_TIME, SETTINGS, order
+from tests.factories import BASE_TIME, SETTINGS, SETTLE_SECONDS, order
 
 SHOP = "shop-bodies"
 BASE = "https://tenant.dealpos.test/api/v3"
@@ -52,7 +52,7 @@ def drain(store: Store) -> Pusher:
         store,
         client,
         CTX,
-        payment_method="TikTok Shop",
+        create_settle_seconds=SETTLE_SECONDS,
         sleep=lambda s: None,
         max_attempts=ATTEMPTS,
     )

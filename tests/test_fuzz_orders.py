@@ -23,7 +23,7 @@ from sync_job.domain.orders import BadOrder, Order, order_id_of, parse_order
 from sync_job.engine.push import Pusher
 from sync_job.engine.record import ShopContext, content_hash, record_orders
 from sync_job.state.store import Store
-from tests.factories import BASE_TIME, SETTINGS
+from tests.factories import BASE_TIME, SETTINGS, SETTLE_SECONDS
 from tests.fakes import FakeDealpos
 
 SHOP = "shop-fuzz"
@@ -214,7 +214,7 @@ def check_page(sent: list[Any]) -> None:
     assert tally.bad == len(bad)
     expected_keys = {f"{order_id_of(raw)}:{content_hash(raw)}" for raw in bad}
     assert bad_keys(store) == expected_keys
-    pusher = Pusher(store, dp, CTX, payment_method="TikTok Shop", sleep=lambda s: None)
+    pusher = Pusher(store, dp, CTX, create_settle_seconds=SETTLE_SECONDS, sleep=lambda s: None)
     pusher.drain()  # must not raise
     open_items = store.open_attention(SHOP)
     for oid, o in winners(raws).items():
@@ -312,7 +312,7 @@ def test_good_orders_of_a_page_go_through_beside_bad_ones() -> None:
         _base("576461413038785764", line_items=[{"seller_sku": "A", "original_price": "x"}]),
     ]
     tally = record_orders(store, CTX, raws)
-    Pusher(store, dp, CTX, payment_method="m", sleep=lambda s: None).drain()
+    Pusher(store, dp, CTX, create_settle_seconds=SETTLE_SECONDS, sleep=lambda s: None).drain()
     assert tally.bad == 3
     assert sorted(dp.invoices) == [f"TT-{g['id']}" for g in good]
     items = store.open_attention(SHOP)
@@ -333,7 +333,7 @@ def test_one_id_twice_in_a_page_keeps_the_newer_copy() -> None:
     older = _base(status="AWAITING_SHIPMENT")
     newer = {**older, "status": "IN_TRANSIT", "update_time": BASE_TIME + 5}
     record_orders(store, CTX, [newer, older])
-    Pusher(store, dp, CTX, payment_method="m", sleep=lambda s: None).drain()
+    Pusher(store, dp, CTX, create_settle_seconds=SETTLE_SECONDS, sleep=lambda s: None).drain()
     assert dp.calls == ["create"]
     assert dp.invoices[f"TT-{older['id']}"]["FulfillmentStatus"] == "Sent"
 
@@ -400,6 +400,6 @@ def test_a_newer_copy_with_an_unknown_status_drops_the_unsent_plan() -> None:
     record_orders(store, CTX, [paid])
     assert store.outbox_counts(SHOP)["pending"] == 1
     record_orders(store, CTX, [{**paid, "status": "TO_SHIP", "update_time": BASE_TIME + 1}])
-    Pusher(store, dp, CTX, payment_method="m", sleep=lambda s: None).drain()
+    Pusher(store, dp, CTX, create_settle_seconds=SETTLE_SECONDS, sleep=lambda s: None).drain()
     assert dp.calls == []
     assert [i["kind"] for i in store.open_attention(SHOP)] == ["unknown_status"]

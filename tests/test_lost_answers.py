@@ -21,7 +21,7 @@ from sync_job.domain.flow import InvoiceState
 from sync_job.engine.push import Pusher
 from sync_job.engine.record import ShopContext, record_orders
 from sync_job.state.store import LedgerRow, Store
-from tests.factories import BASE_TIME, SETTINGS, line, order
+from tests.factories import BASE_TIME, SETTINGS, SETTLE_SECONDS, line, order
 from tests.fakes import FakeDealpos
 
 SHOP = "shop-lost"
@@ -89,7 +89,7 @@ def pusher(store: Store, dealpos: Any, *, attempts: int = 5) -> Pusher:
         store,
         dealpos,
         CTX,
-        payment_method="TikTok Shop",
+        create_settle_seconds=SETTLE_SECONDS,
         sleep=lambda s: None,
         max_attempts=attempts,
     )
@@ -384,7 +384,7 @@ def test_crash_before_a_confirmation_is_committed_costs_one_lookup(
             raise crash
 
     with pytest.raises(Crash):
-        Pusher(store, dp, CTX, payment_method="TikTok Shop", heartbeat=heartbeat).drain()
+        Pusher(store, dp, CTX, create_settle_seconds=SETTLE_SECONDS, heartbeat=heartbeat).drain()
     store.close()
     assert dp.calls == ["create"]
     restarted = Store.open(db_path, clock=lambda: BASE_TIME + 120)

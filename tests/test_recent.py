@@ -11,7 +11,7 @@ from sync_job.engine.push import Pusher
 from sync_job.engine.recent import RecentOrders
 from sync_job.engine.record import ShopContext, record_orders
 from sync_job.state.store import Store
-from tests.factories import BASE_TIME, SETTINGS, order
+from tests.factories import BASE_TIME, SETTINGS, SETTLE_SECONDS, order
 from tests.fakes import FakeDealpos
 
 CTX = ShopContext("shop1", "cipher", SETTINGS, "realtime")
@@ -51,7 +51,7 @@ def test_push_reads_back_only_the_orders_the_map_no_longer_holds(
         store, "get_order_raw", lambda shop, oid: reads.append(oid) or real(shop, oid)
     )
     dealpos = FakeDealpos()
-    Pusher(store, dealpos, CTX, payment_method="TikTok Shop", recent=recent).drain()
+    Pusher(store, dealpos, CTX, create_settle_seconds=SETTLE_SECONDS, recent=recent).drain()
     assert reads == ["1"]
     assert sorted(dealpos.invoices) == ["TT-1", "TT-2", "TT-3"]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from sync_job.domain.flow import InvoiceState
 from sync_job.engine.push import Pusher
 from sync_job.engine.record import ShopContext, record_orders, record_returns
 from sync_job.state.store import LedgerRow, Store
-from tests.factories import BASE_TIME, SETTINGS, line, order, ret
+from tests.factories import BASE_TIME, SETTINGS, SETTLE_SECONDS, line, order, ret
 from tests.fakes import FakeDealpos
 
 REALTIME = ShopContext("shop1", "cipher", SETTINGS, "realtime")
@@ -28,7 +29,7 @@ def store(tmp_path: Path) -> Store:
 
 def push(store: Store, dealpos: FakeDealpos, ctx: ShopContext = REALTIME) -> Pusher:
     """Drain the outbox once, never sleeping."""
-    pusher = Pusher(store, dealpos, ctx, payment_method="TikTok Shop", sleep=lambda s: None)
+    pusher = Pusher(store, dealpos, ctx, create_settle_seconds=SETTLE_SECONDS, sleep=lambda s: None)
     pusher.drain()
     return pusher
 
@@ -255,7 +256,7 @@ def test_transient_failures_retry_then_leave_pending(store: Store) -> None:
     dp.script["create"].extend([(TransientError("429", retry_after=7), False)] * 5)
     slept: list[float] = []
     record_orders(store, REALTIME, [o])
-    Pusher(store, dp, REALTIME, payment_method="m", sleep=slept.append).drain()
+    Pusher(store, dp, REALTIME, create_settle_seconds=SETTLE_SECONDS, sleep=slept.append).drain()
     assert dp.calls == ["create"] * 5
     assert all(s >= 7 for s in slept) and len(slept) == 4
     assert store.outbox_counts("shop1")["pending"] == 1
@@ -319,3 +320,25 @@ def test_a_ledger_row_without_a_snapshot_copy_is_still_read(store: Store) -> Non
     )
     record_orders(store, REALTIME, [o])
     assert [r.action.kind for r in store.get_outbox_for_order("shop1", o["id"])] == ["send"]
+
+
+def test_pay_uses_the_payment_method_of_the_shop_settings(store: Store) -> None:
+    """The pusher pays with the method in the shop's invoice settings (its only route)."""
+    dp = FakeDealpos()
+    methods: list[str] = []
+    pay = dp.pay_in_full
+
+    def recording_pay(outlet: str, number: str, date: str, method: str, note: str) -> Any:
+        methods.append(method)
+        return pay(outlet, number, date, method, note)
+
+    dp.pay_in_full = recording_pay  # type: ignore[method-assign]
+    settings = replace(SETTINGS, payment_method="QRIS TikTok")
+    o = order("AWAITING_SHIPMENT")
+    record_orders(store, replace(REALTIME, settings=settings), [o])
+    push(store, dp)
+    completed = {**o, "status": "COMPLETED", "update_time": BASE_TIME + 60}
+    download = replace(DOWNLOAD, settings=settings)
+    record_orders(store, download, [completed])
+    push(store, dp, download)
+    assert methods == ["QRIS TikTok"]

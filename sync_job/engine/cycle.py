@@ -18,7 +18,7 @@ from sync_job.domain.errors import AuthError, RemoteError, SyncError
 from sync_job.domain.flow import Mode
 from sync_job.domain.model import Window
 from sync_job.domain.windows import WindowRules, cursor_windows
-from sync_job.engine.push import CREATE_SETTLE_SECONDS, DealposApi, Pusher, PushTally
+from sync_job.engine.push import DealposApi, Pusher, PushTally
 from sync_job.engine.recent import RecentOrders
 from sync_job.engine.record import (
     PlannedChange,
@@ -78,16 +78,15 @@ class CycleDeps:
     store: Store
     tiktok: TikTokApi
     dealpos: DealposApi
-    payment_method: str
     rules: WindowRules
+    # How long a create DealPOS does not show may still land (config: DealposConfig).
+    create_settle_seconds: float
     retry: RetryConfig = field(default_factory=RetryConfig)
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
     should_stop: Callable[[], bool] = lambda: False
     dealpos_stats: Callable[[], tuple[int, int]] = lambda: (0, 0)  # (calls, 429s) so far
     progress: Progress = field(default_factory=NullProgress)
-    # How long a create DealPOS does not show may still land (twice the DealPOS timeout).
-    create_settle_seconds: float = CREATE_SETTLE_SECONDS
 
 
 def new_run_id() -> str:
@@ -190,14 +189,13 @@ class Cycle:
                 store,
                 self.deps.dealpos,
                 self.ctx,
-                payment_method=self.deps.payment_method,
+                create_settle_seconds=self.deps.create_settle_seconds,
                 sleep=self.deps.sleep,
                 max_attempts=self.deps.retry.max_attempts,
                 max_backoff=self.deps.retry.max_backoff_seconds,
                 should_stop=self.deps.should_stop,
                 heartbeat=heartbeat,
                 recent=self.recent,
-                create_settle_seconds=self.deps.create_settle_seconds,
             ).drain()
         finally:
             progress.close()

@@ -33,9 +33,6 @@ from sync_job.state.store import LedgerRow, OutboxRow, Store
 log = structlog.get_logger(__name__)
 
 BATCH = 200
-# A create DealPOS still does not show this long after it was sent will not land any more (it
-# answers or times out well within it); before that, "absent" may only mean "not yet".
-CREATE_SETTLE_SECONDS = 60.0
 GIVE_UP_AFTER = 3  # consecutive actions left pending: DealPOS is down, stop pushing this run
 
 
@@ -101,21 +98,21 @@ class Pusher:
         client: DealposApi,
         ctx: ShopContext,
         *,
-        payment_method: str,
+        create_settle_seconds: float,
         sleep: Callable[[float], None] = time.sleep,
         max_attempts: int = 5,
         max_backoff: float = 60.0,
         should_stop: Callable[[], bool] = lambda: False,
         heartbeat: Callable[[], None] = lambda: None,
         recent: RecentOrders | None = None,
-        create_settle_seconds: float = CREATE_SETTLE_SECONDS,
     ) -> None:
         self.store = store
         self.client = client
         self.ctx = ctx
-        self.payment_method = payment_method
         self.should_stop = should_stop
         self.heartbeat = heartbeat
+        # A create DealPOS still does not show this long after it was sent will not land any more
+        # (it answers or times out well within it); before that, "absent" may mean "not yet".
         self.create_settle_seconds = create_settle_seconds
         self.recent = recent if recent is not None else RecentOrders(limit=0)
         self.tally = PushTally()
@@ -237,7 +234,7 @@ class Pusher:
         if action.kind == "pay":
             date = local_date(order.update_time, s.timezone)
             note = f"TikTok Shop order {order.id}"
-            return self.client.pay_in_full(s.outlet, number, date, self.payment_method, note)
+            return self.client.pay_in_full(s.outlet, number, date, s.payment_method, note)
         self.client.delete_invoice(s.outlet, number)
         return None
 

@@ -148,15 +148,14 @@ class App:
             store=self.store,
             tiktok=self.tiktok,
             dealpos=self.dealpos,
-            payment_method=self.config.dealpos.payment_method,
             rules=window_rules(self.config),
+            create_settle_seconds=self.config.dealpos.create_settle_seconds,
             retry=self.config.retry,
             clock=self.clock,
             sleep=self.sleep,
             should_stop=self.should_stop,
             dealpos_stats=lambda: (stats.calls, stats.rate_limited),
             progress=self.progress,
-            create_settle_seconds=2 * self.config.dealpos.timeout_seconds,
         )
 
     def shops(self, only: str | None) -> Sequence[ShopConfig]:

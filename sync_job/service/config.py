@@ -165,6 +165,12 @@ class DealposConfig:
     shipping_variant: str | None = None
     timeout_seconds: float = 30.0
 
+    @property
+    def create_settle_seconds(self) -> float:
+        """How long an unanswered create may still land: it answers or times out well within
+        twice the timeout, so an invoice still absent after that was never created."""
+        return 2 * self.timeout_seconds
+
 
 @dataclass(frozen=True)
 class MetricsConfig:

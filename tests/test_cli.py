@@ -69,7 +69,7 @@ def test_bad_config_exits_2_naming_the_key(tmp_path: Path, text: str, needle: st
 
 def test_missing_secret_is_named_without_values(tmp_path: Path) -> None:
     """A missing secret names its key and environment variable."""
-    result = CliRunner().invoke(main, ["--config", str(write_config(tmp_path)), "status"], env={})
+    result = CliRunner().invoke(main, ["--config", str(write_config(tmp_path)), "once"], env={})
     assert result.exit_code == 2
     assert "tiktok.app_secret" in result.stderr
 
@@ -140,3 +140,51 @@ def test_once_finding_the_shop_held_exits_1_naming_the_holder(tmp_path: Path) ->
         code, _, err = invoke(["--config", str(config), *command])
         assert code == 1, err
         assert "download:abc123def456" in err and "shop1" in err
+
+
+NO_SECRETS = dict.fromkeys(
+    SECRETS, ""
+)  # CliRunner: an empty value unsets nothing, "" is "not given"
+
+
+def test_status_and_retry_need_no_secrets(tmp_path: Path) -> None:
+    """status and retry only use the state DB: they run with no secret anywhere."""
+    from sync_job.domain.flow import Action
+
+    config = write_config(tmp_path)
+    store = Store.open(tmp_path / "state" / "sync.db")
+    store.replace_outbox("shop1", "o1", [Action("create")], "quarantined", "unknown sku")
+    store.close()
+    code, out, err = invoke(["--config", str(config), "status"], env=NO_SECRETS)
+    assert (code, err) == (0, "")
+    assert "0 pending, 0 in flight, 1 quarantined" in out
+    code, out, err = invoke(["--config", str(config), "retry"], env=NO_SECRETS)
+    assert (code, err) == (0, "")
+    assert out.startswith("1 quarantined")
+
+
+def test_status_without_a_state_file_says_so_and_creates_nothing(tmp_path: Path) -> None:
+    """No state file yet: status says plainly that nothing has run, and leaves no file behind."""
+    config = write_config(tmp_path)
+    code, out, _ = invoke(["--config", str(config), "status"], env=NO_SECRETS)
+    assert code == 0
+    assert f"no state file yet at {tmp_path / 'state' / 'sync.db'}: nothing has run yet" in out
+    code, out, _ = invoke(["--config", str(config), "status", "--json"], env=NO_SECRETS)
+    assert code == 0
+    assert json.loads(out)["shops"][0]["last_run"] == {}
+    code, out, _ = invoke(["--config", str(config), "retry"], env=NO_SECRETS)
+    assert code == 0 and "nothing to retry" in out
+    assert not (tmp_path / "state").exists()
+
+
+def test_status_opens_the_state_read_only(tmp_path: Path) -> None:
+    """status writes nothing: the file's bytes are unchanged and no WAL is written."""
+    config = write_config(tmp_path)
+    path = tmp_path / "state" / "sync.db"
+    Store.open(path).close()  # closing the last connection checkpoints and removes the WAL
+    before = path.read_bytes()
+    code, _, _ = invoke(["--config", str(config), "status"], env=NO_SECRETS)
+    assert code == 0
+    assert path.read_bytes() == before
+    wal = path.with_name("sync.db-wal")
+    assert not wal.exists() or wal.stat().st_size == 0

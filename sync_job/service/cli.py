@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -24,6 +25,8 @@ from sync_job.service.metrics import write_textfile_if_configured
 from sync_job.service.progress import make_progress
 from sync_job.service.status import collect_status, render_status
 from sync_job.state.store import Store
+
+NOTHING_RAN = "nothing has run yet (the first `sync-job once` or `sync-job run` creates it)"
 
 
 def _exit_code(results: Sequence[CycleResult]) -> int:
@@ -127,12 +130,12 @@ def backfill(
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
     """Show per shop: cursors, last run, outbox and open attention items."""
-    config = load(ctx)
-    store = Store.open(config.state.path)
-    try:
-        data = collect_status(store, config.tiktok.shops)
-    finally:
-        store.close()
+    config = load(ctx, need_secrets=False)
+    store = Store.open_readonly(config.state.path)
+    if store is None and not as_json:
+        click.echo(f"no state file yet at {config.state.path}: {NOTHING_RAN}")
+    with contextlib.closing(store or Store.memory()) as source:
+        data = collect_status(source, config.tiktok.shops)
     click.echo(json.dumps(data, indent=2, default=str) if as_json else render_status(data))
 
 
@@ -141,12 +144,12 @@ def status(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def retry(ctx: click.Context, order_id: str | None) -> None:
     """Put quarantined actions back in the outbox (after fixing their cause)."""
-    config = load(ctx)
-    store = Store.open(config.state.path)
-    try:
+    config = load(ctx, need_secrets=False)
+    if not config.state.path.exists():
+        click.echo(f"no state file yet at {config.state.path}: {NOTHING_RAN}; nothing to retry")
+        return
+    with contextlib.closing(Store.open(config.state.path)) as store:
         count = store.requeue_quarantined(None, order_id)
-    finally:
-        store.close()
     click.echo(f"{count} quarantined action(s) put back in the outbox")
 
 

@@ -18,10 +18,14 @@ from sync_job.service.logs import register_secrets
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-def load(ctx: click.Context) -> Config:
-    """Load and validate the config, or exit 2 with one message naming the key."""
+def load(ctx: click.Context, *, need_secrets: bool = True) -> Config:
+    """Load and validate the config, or exit 2 with one message naming the key.
+
+    `need_secrets=False`: for commands that only read or update the state DB (status, retry).
+    """
     try:
-        config = load_config(find_config_path(ctx.obj["config_path"], os.environ))
+        path = find_config_path(ctx.obj["config_path"], os.environ)
+        config = load_config(path, need_secrets=need_secrets)
     except ConfigError as exc:
         click.echo(f"error: {exc}", err=True)
         ctx.exit(EXIT_USAGE)

@@ -540,22 +540,30 @@ def _as_table(key: str, value: Any) -> Mapping[str, Any]:
 
 
 def _read_table(
-    where: str, raw: Any, schema: Mapping[str, _Key], env: Mapping[str, str]
+    where: str,
+    raw: Any,
+    schema: Mapping[str, _Key],
+    env: Mapping[str, str],
+    need_secrets: bool = True,
 ) -> dict[str, Any]:
     """Validate one table against its schema; return constructor arguments for keys given."""
     table = _as_table(where, raw)
     _reject_unknown(where, table, tuple(schema))
     read = {
-        name: _read_key(_join(where, name), table.get(name, _ABSENT), key, env)
+        name: _read_key(_join(where, name), table.get(name, _ABSENT), key, env, need_secrets)
         for name, key in schema.items()
     }
     return {name: value for name, value in read.items() if value is not _ABSENT}
 
 
-def _read_key(dotted: str, value: Any, key: _Key, env: Mapping[str, str]) -> Any:
+def _read_key(
+    dotted: str, value: Any, key: _Key, env: Mapping[str, str], need_secrets: bool = True
+) -> Any:
     """Resolve one key (secret sources first) and convert it; _ABSENT when optional and unset."""
     if key.credential is not None:
         value = _secret_source(dotted, key.credential, value, env)
+        if value is _ABSENT and not need_secrets:
+            return Secret("")  # a command that only reads the state DB never sends it
     if value is _ABSENT:
         if key.required:
             raise ConfigError(dotted, _missing(key))
@@ -637,12 +645,19 @@ def _check_across(config: Config) -> None:
 
 
 def parse_config(
-    data: Mapping[str, Any], env: Mapping[str, str], source: Path | None = None
+    data: Mapping[str, Any],
+    env: Mapping[str, str],
+    source: Path | None = None,
+    *,
+    need_secrets: bool = True,
 ) -> Config:
-    """Validate parsed TOML plus secrets from `env` into a Config; raise ConfigError."""
+    """Validate parsed TOML plus secrets from `env` into a Config; raise ConfigError.
+
+    `need_secrets=False` (commands that only use the state DB): a missing secret is left empty.
+    """
     _reject_unknown("", data, _TOP_LEVEL)
     sections = {
-        name: cls(**_read_table(name, data.get(name, {}), keys, env))
+        name: cls(**_read_table(name, data.get(name, {}), keys, env, need_secrets))
         for name, (cls, keys) in _SECTIONS.items()
     }
     config = Config(**sections, sku_map=_sku_map(data.get("sku_map", {})), source=source)
@@ -658,7 +673,9 @@ def _toml_problem(exc: tomllib.TOMLDecodeError, text: str) -> str:
     return f"invalid TOML: {message}"
 
 
-def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
+def load_config(
+    path: Path, env: Mapping[str, str] | None = None, *, need_secrets: bool = True
+) -> Config:
     """Read and validate a config file; `env` defaults to os.environ; raise ConfigError."""
     env = os.environ if env is None else env
     path = path.expanduser().absolute()
@@ -674,7 +691,7 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), _toml_problem(exc, text)) from None
-    return parse_config(data, env, source=path)
+    return parse_config(data, env, source=path, need_secrets=need_secrets)
 
 
 def find_config_path(explicit: str | None, env: Mapping[str, str]) -> Path:

@@ -127,6 +127,15 @@ def _migrate(db: sqlite_utils.Database) -> None:
     db.conn.execute("COMMIT")
 
 
+def _needs_migration(path: Path) -> bool:
+    """True when the file at `path` lacks some of this version's migrations (read-only look)."""
+    conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=30)
+    try:
+        return bool(migrations.pending(sqlite_utils.Database(conn)))
+    finally:
+        conn.close()
+
+
 def iso_now(clock: Callable[[], float]) -> str:
     """The clock's now as an ISO-8601 UTC timestamp."""
     return datetime.fromtimestamp(clock(), UTC).isoformat(timespec="seconds")
@@ -155,6 +164,18 @@ class Store:
         db.execute("PRAGMA busy_timeout=30000")
         _migrate(db)
         return cls(db, clock=clock)
+
+    @classmethod
+    def open_readonly(cls, path: Path, *, clock: Callable[[], float] = time.time) -> Store | None:
+        """Open an existing state database for reading only; None when there is none yet."""
+        if not path.exists():
+            return None
+        if _needs_migration(path):
+            cls.open(path, clock=clock).close()  # an older file: bring its schema up to date first
+        uri = f"{path.absolute().as_uri()}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
+        conn.isolation_level = None
+        return cls(sqlite_utils.Database(conn), clock=clock)
 
     @classmethod
     def memory(cls, *, clock: Callable[[], float] = time.time) -> Store:

@@ -137,3 +137,9 @@ def line_summary(order: Order) -> dict[str, int]:
         key = line.seller_sku or "?"
         summary[key] = summary.get(key, 0) + 1
     return summary
+
+
+def expected_total(order: Order, settings: InvoiceSettings) -> Decimal:
+    """The amount the order's invoice is created with: Σ Price × Quantity − Discount over its
+    lines (the shipping line included when configured). Raises InvoiceProblem like the build."""
+    return invoice_total(_variants(order, settings))

@@ -69,6 +69,21 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m002_verify_runs(db: sqlite_utils.Database) -> None:
+    """Keep each shop's verify results: what was compared, what differed, what it cost."""
+    db.executescript(
+        """
+        CREATE TABLE verify_runs (id INTEGER PRIMARY KEY AUTOINCREMENT, shop_id TEXT NOT NULL,
+            trigger TEXT NOT NULL, first_day TEXT NOT NULL, last_day TEXT NOT NULL,
+            started_at TEXT NOT NULL, finished_at TEXT NOT NULL, status TEXT NOT NULL,
+            orders INTEGER NOT NULL, invoices INTEGER NOT NULL, findings TEXT NOT NULL,
+            dealpos_calls INTEGER NOT NULL, repaired INTEGER NOT NULL DEFAULT 0, error TEXT);
+        CREATE INDEX verify_runs_by_shop ON verify_runs (shop_id, trigger, id);
+        """
+    )
+
+
 @dataclass(frozen=True)
 class OutboxRow:
     """One outbox action as stored."""
@@ -338,6 +353,23 @@ class Store:
         )
         return None if row is None else dict(jsonutil.loads(row["raw"]))
 
+    def iter_orders_invoiced_between(
+        self, shop_id: str, start: int, end: int
+    ) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """(order id, status, raw) of the orders whose invoice time (paid, else created, else
+        updated) falls in [start, end), oldest first; read lazily, a row at a time."""
+        invoiced_at = (
+            "COALESCE(NULLIF(CAST(json_extract(raw, '$.paid_time') AS INTEGER), 0), "
+            "NULLIF(CAST(json_extract(raw, '$.create_time') AS INTEGER), 0), update_time)"
+        )
+        cursor = self.db.execute(
+            f"SELECT order_id, status, raw FROM orders WHERE shop_id = ? "
+            f"AND {invoiced_at} >= ? AND {invoiced_at} < ? ORDER BY order_id",
+            (shop_id, start, end),
+        )
+        for order_id, status, raw in cursor:
+            yield order_id, status, dict(jsonutil.loads(raw))
+
     # -- returns ----------------------------------------------------------------------------------
 
     def get_return_update_time(self, shop_id: str, return_id: str) -> int | None:
@@ -400,6 +432,12 @@ class Store:
                 lines,
                 self.now(),
             ),
+        )
+
+    def drop_ledger(self, shop_id: str, order_id: str) -> None:
+        """Forget an order's invoice: DealPOS no longer has it at all (verify found it missing)."""
+        self.db.execute(
+            "DELETE FROM ledger WHERE shop_id = ? AND order_id = ?", (shop_id, order_id)
         )
 
     # -- outbox -----------------------------------------------------------------------------------

@@ -1,0 +1,67 @@
+"""`verify --repair`: fixable findings become outbox actions, the rest attention items.
+
+Nothing here calls DealPOS. A fixable finding first corrects the ledger to what DealPOS showed
+(no invoice at all, or the listed state), then the order is planned again exactly as recording
+plans it, so the next push makes the calls with the usual pacing, lookups and exactly-once rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sync_job.domain.invoice import line_summary
+from sync_job.domain.orders import BadOrder, Order, parse_order
+from sync_job.engine.record import ShopContext, replan_order
+from sync_job.engine.verify import Finding
+from sync_job.engine.verify_shop import ShopVerify
+from sync_job.state.store import LedgerRow, Store
+
+
+def repair(store: Store, ctx: ShopContext, result: ShopVerify) -> None:
+    """Plan every fixable drift finding of `result`; raise an attention item for the others."""
+    with store.atomic():
+        for finding in result.drift:
+            if finding.fixable and _replan(store, ctx, finding):
+                result.repaired += 1
+            else:
+                _raise_attention(store, ctx.shop_id, finding)
+                result.raised += 1
+
+
+def _replan(store: Store, ctx: ShopContext, finding: Finding) -> bool:
+    """Correct the ledger to DealPOS's word and plan the order again; False when nothing to do."""
+    try:
+        order = parse_order(store.get_order_raw(ctx.shop_id, finding.order_id))
+    except BadOrder:
+        return False
+    _correct_ledger(store, ctx, order, finding)
+    # An invoice the job had settled (a download run) is planned back to paid, not left unpaid.
+    paid = finding.target is not None and finding.target.payment == "Paid"
+    plan = replan_order(store, replace(ctx, mode="download") if paid else ctx, order)
+    return plan is not None and bool(plan.actions)
+
+
+def _correct_ledger(store: Store, ctx: ShopContext, order: Order, finding: Finding) -> None:
+    if finding.seen is None:  # missing: DealPOS has no invoice at all any more
+        store.drop_ledger(ctx.shop_id, order.id)
+        return
+    ledger = store.get_ledger(ctx.shop_id, order.id)
+    lines = ledger.lines if ledger and ledger.lines else line_summary(order)
+    seen = finding.seen
+    store.put_ledger(ctx.shop_id, order.id, LedgerRow(seen.number, seen.id, seen.state, lines))
+
+
+def _raise_attention(store: Store, shop_id: str, finding: Finding) -> None:
+    order = finding.order_id or "(none)"
+    message = (
+        f"verify: {finding.kind} for order {order}, invoice {finding.number or '?'}: "
+        f"expected {finding.expected}, DealPOS has {finding.actual}; check it in DealPOS by hand"
+    )
+    store.raise_attention(
+        shop_id,
+        finding.order_id,
+        f"verify_{finding.kind}",
+        f"{finding.order_id}:{finding.number}",
+        message,
+        {"expected": finding.expected, "actual": finding.actual},
+    )

@@ -258,6 +258,8 @@ class Pusher:
         self.store.begin_batch()
         self.store.put_ledger(self.ctx.shop_id, order.id, new)
         self.store.finish_action(row.id)
+        if row.last_error is not None:  # refused before (retried, or re-planned): item settled
+            self.store.resolve_attention(self.ctx.shop_id, "rejected", order.id)
         name = _DONE_FIELD[row.action.kind]
         setattr(self.tally, name, getattr(self.tally, name) + 1)
         log.info(
@@ -339,6 +341,8 @@ class Pusher:
                 return
             intended = project(apply_action(found, row.action), self._later_actions(row))
             self._replace_plan(row, plan_actions(found, intended))
+            if row.last_error is not None:
+                self.store.resolve_attention(self.ctx.shop_id, "rejected", order.id)
         self.tally.adopted += 1
         log.info(
             "dealpos already had it",

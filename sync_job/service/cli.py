@@ -12,6 +12,7 @@ import click
 
 from sync_job.engine.cycle import CycleResult
 from sync_job.service.app import App
+from sync_job.service.cli_attention import attention
 from sync_job.service.cli_common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -181,7 +182,7 @@ def sandbox(ctx: click.Context, state_dir: Path, seed: int | None) -> None:
 
 
 # Commands that live in modules of their own register here, one line each.
-_COMMANDS: tuple[click.Command, ...] = ()
+_COMMANDS: tuple[click.Command, ...] = (attention,)
 for _command in _COMMANDS:
     main.add_command(_command)
 

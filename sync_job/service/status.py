@@ -72,5 +72,7 @@ def render_status(status: dict[str, Any], now: Callable[[], float] = time.time) 
         )
         lines.append(f"  attention: {len(shop['attention'])} open")
         for item in shop["attention"]:
-            lines.append(f"    [{item['kind']}] {item['message']} (since {item['created_at']})")
+            lines.append(
+                f"    #{item['id']} [{item['kind']}] {item['message']} (since {item['created_at']})"
+            )
     return "\n".join(lines)

@@ -621,7 +621,7 @@ class Store:
     def open_attention(self, shop_id: str) -> list[dict[str, Any]]:
         """Every unresolved work item of a shop, oldest first."""
         rows = self._all(
-            "SELECT kind, order_id, message, created_at FROM attention "
+            "SELECT id, kind, order_id, message, created_at FROM attention "
             "WHERE shop_id = ? AND resolved_at IS NULL ORDER BY id",
             (shop_id,),
         )

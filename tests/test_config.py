@@ -123,6 +123,9 @@ BAD: list[tuple[str, Any, str, str]] = [
         "unknown key; did you mean 'overlap_seconds'?",
     ),
     ("stat", {}, "stat", "unknown key; did you mean 'state'?"),
+    ("verify.daily", "yes", "verify.daily", "expected a boolean (true or false), got a string"),
+    ("verify.daily", 1, "verify.daily", "expected a boolean (true or false), got an integer"),
+    ("verify.dayly", True, "verify.dayly", "unknown key; did you mean 'daily'?"),
     ("tiktok.shops.0.outlett", "x", "tiktok.shops[0].outlett", "did you mean 'outlet'?"),
     ("dealpos.zzz", 1, "dealpos.zzz", "unknown key; known keys: base_url, client_id"),
     (
@@ -212,6 +215,7 @@ def test_minimal_config_gets_interface_defaults() -> None:
     )
     assert config.dealpos.rate_limit == 50 and config.dealpos.rate_window_seconds == 180.0
     assert config.metrics == MetricsConfig(listen=None, textfile=None)
+    assert config.verify.daily is False
     assert dict(config.sku_map) == {}
 
 
@@ -222,7 +226,9 @@ def test_values_given_override_defaults() -> None:
     data["dealpos"] |= {"rate_limit": 10, "rate_window_seconds": 60, "shipping_variant": "SHIP"}
     data["metrics"] = {"listen": "[::1]:9108", "textfile": "/var/lib/node/sync.prom"}
     data["tiktok"]["shops"] = second_shop(tag="TikTok 2", invoice_prefix="")
+    data["verify"] = {"daily": True}
     config = parse_config(data, env={})
+    assert config.verify.daily is True
     assert (config.sync.settle_completed, config.sync.lag_seconds) == ("always", 0)
     assert config.dealpos.rate_window_seconds == 60.0
     assert config.dealpos.shipping_variant == "SHIP"

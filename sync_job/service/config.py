@@ -42,6 +42,7 @@ __all__ = [
     "StateConfig",
     "SyncConfig",
     "TikTokConfig",
+    "VerifyConfig",
     "find_config_path",
     "load_config",
     "parse_config",
@@ -194,6 +195,13 @@ class RetryConfig:
 
 
 @dataclass(frozen=True)
+class VerifyConfig:
+    """The daemon's own reconciliation: a light verify of the previous day, once a day."""
+
+    daily: bool = False
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole validated configuration."""
 
@@ -204,6 +212,7 @@ class Config:
     dealpos: DealposConfig
     metrics: MetricsConfig
     retry: RetryConfig = field(default_factory=RetryConfig)
+    verify: VerifyConfig = field(default_factory=VerifyConfig)
     sku_map: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     source: Path | None = None
 
@@ -311,6 +320,13 @@ def _positive_number(key: str, value: Any) -> float:
     if number <= 0:
         raise ConfigError(key, f"must be a number above 0, got {_number_text(number)}")
     return number
+
+
+def _bool(key: str, value: Any) -> bool:
+    """Accept a TOML boolean (true / false), nothing else."""
+    if not isinstance(value, bool):
+        raise _wrong_type(key, "a boolean (true or false)", value)
+    return value
 
 
 def _string(key: str, value: Any) -> str:
@@ -509,6 +525,7 @@ _SECTIONS: Final[Mapping[str, tuple[type[Any], Mapping[str, _Key]]]] = {
             "max_backoff_seconds": _Key(_number_between(0.01, HOUR)),
         },
     ),
+    "verify": (VerifyConfig, {"daily": _Key(_bool)}),
 }
 
 _TOP_LEVEL: Final = (*_SECTIONS, "sku_map")

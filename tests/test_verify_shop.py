@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from sync_job.domain.errors import TransientError
+from sync_job.domain.flow import InvoiceState
 from sync_job.engine.push import Pusher
 from sync_job.engine.record import ShopContext, record_orders
 from sync_job.engine.verify_repair import repair
@@ -32,34 +33,53 @@ class Row:
     id: str
     number: str
     reference: str
-    amount: Decimal
+    amount: Decimal | None
     payment: str
     delivery: str
     status: str
 
+    def state(self) -> InvoiceState:
+        """The row's state as the client reads it."""
+        if self.status == "Cancelled":
+            return InvoiceState("recycled")
+        sent = "Sent" if self.delivery in ("Sent", "Returned") else "Unsent"
+        return InvoiceState("active", sent, "Paid" if self.payment == "Paid" else "Unpaid")
+
 
 class Lister:
-    """The invoice list over FakeDealpos's invoices, counting its calls."""
+    """The invoice list over FakeDealpos's invoices, in pages, counting its calls."""
 
     def __init__(self, dealpos: FakeDealpos, amounts: dict[str, Decimal]) -> None:
         self.dealpos, self.amounts, self.calls = dealpos, amounts, 0
         self.fail: Exception | None = None
 
-    def list_invoices(self, outlet: str, tag: str, first: date, last: date) -> Iterator[Row]:
-        """Every invoice (one "page")."""
+    def list_invoices(
+        self,
+        outlet: str,
+        tag: str,
+        start_date: str,
+        end_date: str,
+        page_number: int,
+        page_size: int = 100,
+    ) -> list[Row]:
+        """One page of every invoice."""
         self.calls += 1
         if self.fail is not None:
             raise self.fail
-        for inv in list(self.dealpos.invoices.values()):
-            yield Row(
-                inv["ID"],
-                inv["Number"],
-                inv["ReferenceNumber"],
-                self.amounts.get(inv["Number"], Decimal("150000")),
-                inv["PaymentStatus"],
-                inv["FulfillmentStatus"],
-                inv["Status"],
-            )
+        rows = [self._row(inv) for inv in self.dealpos.invoices.values()]
+        return rows[(page_number - 1) * page_size : page_number * page_size]
+
+    def _row(self, inv: dict[str, Any]) -> Row:
+        amount = self.amounts.get(inv["Number"], Decimal("150000"))
+        return Row(
+            inv["ID"],
+            inv["Number"],
+            inv["ReferenceNumber"],
+            amount,
+            inv["PaymentStatus"],
+            inv["FulfillmentStatus"],
+            inv["Status"],
+        )
 
 
 @pytest.fixture
@@ -70,10 +90,15 @@ def store(tmp_path: Path) -> Iterator[Store]:
     s.close()
 
 
+def push(store: Store, dealpos: FakeDealpos) -> None:
+    """Drain the outbox once, never sleeping."""
+    Pusher(store, dealpos, CTX, create_settle_seconds=60.0, sleep=lambda s: None).drain()
+
+
 def mirror(store: Store, dealpos: FakeDealpos, *orders: dict[str, Any]) -> None:
     """Record the orders and push them, as a run does."""
     record_orders(store, CTX, list(orders))
-    Pusher(store, dealpos, CTX, payment_method="TikTok Shop", sleep=lambda s: None).drain()
+    push(store, dealpos)
 
 
 def test_a_clean_mirror_has_no_findings_and_costs_the_list_only(store: Store) -> None:
@@ -133,6 +158,17 @@ def test_lines_cancelled_after_the_invoice_leave_the_total_unchecked(store: Stor
     assert verify_shop(store, lister, CTX, DAY, DAY).findings == []
 
 
+def test_the_list_is_read_page_by_page_and_stops_at_a_short_page(store: Store) -> None:
+    """250 invoices: pages of 100, 100 and 50, so three calls and none past the end."""
+    dp = FakeDealpos()
+    orders = [order() for _ in range(250)]
+    record_orders(store, CTX, orders)
+    push(store, dp)
+    lister = Lister(dp, {})
+    result = verify_shop(store, lister, CTX, DAY, DAY, calls=lambda: lister.calls)
+    assert (result.invoices, result.findings, result.dealpos_calls) == (250, [], 3)
+
+
 def test_a_failing_list_is_reported_not_raised(store: Store) -> None:
     """DealPOS down: the result carries the error and no findings."""
     lister = Lister(FakeDealpos(), {})
@@ -155,7 +191,7 @@ def test_repair_plans_fixable_findings_and_raises_attention_for_the_rest(store: 
     items = store.open_attention("shop1")
     assert [(i["kind"], i["order_id"]) for i in items] == [("verify_state", b["id"])]
     dp.calls.clear()
-    Pusher(store, dp, CTX, payment_method="TikTok Shop", sleep=lambda s: None).drain()
+    push(store, dp)
     assert dp.calls == ["create"]
     after = verify_shop(store, Lister(dp, {}), CTX, DAY, DAY)
     assert [(f.kind, f.order_id) for f in after.findings] == [("state", b["id"])]

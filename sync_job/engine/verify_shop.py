@@ -5,7 +5,7 @@ DealPOS calls: only the invoice list's pages (plus a token when the client has n
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -26,6 +26,8 @@ from sync_job.engine.record import ShopContext
 from sync_job.engine.verify import Expected, Finding, Seen, count_by_kind, find_drift, is_drift
 from sync_job.state.store import Store
 
+PAGE_SIZE = 100  # the invoice list's largest page (dealpos.md)
+
 
 class ListedInvoice(Protocol):
     """One row of DealPOS's invoice list as the client types it (dealpos.md, invoice list)."""
@@ -37,21 +39,24 @@ class ListedInvoice(Protocol):
     @property
     def reference(self) -> str: ...
     @property
-    def amount(self) -> Decimal: ...
-    @property
-    def payment(self) -> str: ...
-    @property
-    def delivery(self) -> str: ...
-    @property
-    def status(self) -> str: ...
+    def amount(self) -> Decimal | None: ...
+    def state(self) -> InvoiceState:
+        """Recycled, or active with fulfilment and payment."""
+        ...
 
 
 class InvoiceLister(Protocol):
-    """The DealPOS call verify makes: the invoice list of one outlet and tag over a date range."""
+    """The DealPOS call verify makes: one page of an outlet's invoices with a tag, by date."""
 
     def list_invoices(
-        self, outlet: str, tag: str, first: date, last: date
-    ) -> Iterator[ListedInvoice]: ...
+        self,
+        outlet: str,
+        tag: str,
+        start_date: str,
+        end_date: str,
+        page_number: int,
+        page_size: int = PAGE_SIZE,
+    ) -> Sequence[ListedInvoice]: ...
 
 
 @dataclass
@@ -92,16 +97,20 @@ class ShopVerify:
         }
 
 
-def seen_from_listed(row: ListedInvoice) -> Seen:
-    """A list row as the comparison reads it: recycle bin, sent (or returned), paid in full."""
-    recycled = row.status == "Cancelled"
-    sent = row.delivery in ("Sent", "Returned")
-    state = InvoiceState(
-        "recycled" if recycled else "active",
-        "Sent" if sent else "Unsent",
-        "Paid" if row.payment == "Paid" else "Unpaid",
-    )
-    return Seen(row.id, row.number, row.reference, row.amount, state)
+def iter_listed(
+    lister: InvoiceLister, outlet: str, tag: str, first: date, last: date
+) -> Iterator[Seen]:
+    """Every listed invoice, page by page; a short page is the last (no call past it)."""
+    page_number = 1
+    while True:
+        page = lister.list_invoices(
+            outlet, tag, first.isoformat(), last.isoformat(), page_number, PAGE_SIZE
+        )
+        for row in page:
+            yield Seen(row.id, row.number, row.reference, row.amount, row.state())
+        if len(page) < PAGE_SIZE:
+            return
+        page_number += 1
 
 
 def day_range(first: date, last: date, ctx: ShopContext) -> tuple[int, int]:
@@ -194,11 +203,11 @@ def verify_shop(
         expected = expected_in_range(store, ctx, *day_range(first, last, ctx))
         result.orders = len(expected)
         s = ctx.settings
-        seen = [seen_from_listed(r) for r in lister.list_invoices(s.outlet, s.tag, first, last)]
+        seen = list(iter_listed(lister, s.outlet, s.tag, first, last))
         result.invoices = len(seen)
         _add_known_references(store, ctx, expected, seen)
         result.findings = find_drift(expected, seen)
-    except SyncError as exc:
+    except (SyncError, ValueError) as exc:  # ValueError: an answer that is not an invoice list
         result.error = str(exc)
     finally:
         result.dealpos_calls = calls() - before

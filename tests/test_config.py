@@ -21,6 +21,7 @@ from sync_job.service.config import (
     StateConfig,
     SyncConfig,
     TikTokConfig,
+    WebhookConfig,
     find_config_path,
     load_config,
     parse_config,
@@ -166,6 +167,11 @@ BAD: list[tuple[str, Any, str, str]] = [
     ("metrics.listen", "localhost:99999", "metrics.listen", "must be host:port"),
     ("metrics.listen", "::1:9108", "metrics.listen", "must be host:port"),
     ("metrics.textfile", 3, "metrics.textfile", "expected a string"),
+    ("webhook.listen", "8080", "webhook.listen", "must be host:port"),
+    ("webhook.path", "tiktok/webhook", "webhook.path", "must be a URL path starting with '/'"),
+    ("webhook.path", "/hook?x=1", "webhook.path", "must be a URL path"),
+    ("webhook.path", "", "webhook.path", "must not be empty"),
+    ("webhook.lisen", "0.0.0.0:8080", "webhook.lisen", "did you mean 'listen'?"),
     ("sku_map", {"red": 5}, 'sku_map."red"', "expected a string, got an integer"),
     ("sku_map", ["red"], "sku_map", "expected a table, got an array"),
 ]
@@ -236,6 +242,13 @@ def test_values_given_override_defaults() -> None:
     assert config.metrics.textfile == Path("/var/lib/node/sync.prom")
     assert [s.invoice_prefix for s in config.tiktok.shops] == ["TT-", ""]
     assert config.shop("1002").tag == "TikTok 2"
+
+
+def test_webhook_is_off_by_default_and_reads_listen_and_path() -> None:
+    """Without [webhook] nothing listens; with it, the listen address and the path are kept."""
+    assert parse_config(minimal(), env={}).webhook == WebhookConfig(None, "/tiktok/webhook")
+    data = edited("webhook", {"listen": "0.0.0.0:8080", "path": "/hooks/tts-7f3a"})
+    assert parse_config(data, env={}).webhook == WebhookConfig("0.0.0.0:8080", "/hooks/tts-7f3a")
 
 
 def test_unknown_shop_id_is_a_config_error() -> None:
@@ -344,6 +357,7 @@ def test_example_config_mentions_every_key() -> None:
         "[[tiktok.shops]]": ShopConfig,
         "[dealpos]": DealposConfig,
         "[metrics]": MetricsConfig,
+        "[webhook]": WebhookConfig,
     }
     for header, cls in sections.items():
         assert header in text

@@ -43,6 +43,7 @@ __all__ = [
     "SyncConfig",
     "TikTokConfig",
     "VerifyConfig",
+    "WebhookConfig",
     "find_config_path",
     "load_config",
     "parse_config",
@@ -187,6 +188,14 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True)
+class WebhookConfig:
+    """The receiver `sync-job run` serves for TikTok's pushes (off while `listen` is unset)."""
+
+    listen: str | None = None
+    path: str = "/tiktok/webhook"
+
+
+@dataclass(frozen=True)
 class RetryConfig:
     """How transient failures are retried within a run (both APIs)."""
 
@@ -213,6 +222,7 @@ class Config:
     metrics: MetricsConfig
     retry: RetryConfig = field(default_factory=RetryConfig)
     verify: VerifyConfig = field(default_factory=VerifyConfig)
+    webhook: WebhookConfig = field(default_factory=WebhookConfig)
     sku_map: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     source: Path | None = None
 
@@ -404,6 +414,14 @@ def _host_port(key: str, value: Any) -> str:
     return text
 
 
+def _url_path(key: str, value: Any) -> str:
+    """Accept an absolute URL path such as "/tiktok/webhook" (no query, no spaces)."""
+    text = _text(key, value)
+    if not text.startswith("/") or any(c in text for c in "?# \t") or "//" in text:
+        raise ConfigError(key, f"must be a URL path starting with '/', got {text!r}")
+    return text
+
+
 def _path(key: str, value: Any) -> Path:
     """Accept a non-empty path; `~` is expanded, relative paths are resolved later."""
     return Path(_text(key, value)).expanduser()
@@ -526,6 +544,7 @@ _SECTIONS: Final[Mapping[str, tuple[type[Any], Mapping[str, _Key]]]] = {
         },
     ),
     "verify": (VerifyConfig, {"daily": _Key(_bool)}),
+    "webhook": (WebhookConfig, {"listen": _Key(_host_port), "path": _Key(_url_path)}),
 }
 
 _TOP_LEVEL: Final = (*_SECTIONS, "sku_map")

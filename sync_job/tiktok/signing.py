@@ -31,5 +31,7 @@ def webhook_signature(app_key: str, app_secret: str, body: bytes) -> str:
 
 def verify_webhook(app_key: str, app_secret: str, body: bytes, authorization: str) -> bool:
     """Tell whether a webhook's `Authorization` header matches its raw body (constant time)."""
-    expected = webhook_signature(app_key, app_secret, body)
-    return hmac.compare_digest(expected, authorization.strip().lower())
+    expected = webhook_signature(app_key, app_secret, body).encode()
+    # As bytes: compare_digest refuses a str with non-ASCII characters (a forged header).
+    given = authorization.strip().lower().encode("utf-8", "surrogateescape")
+    return hmac.compare_digest(expected, given)

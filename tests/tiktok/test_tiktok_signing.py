@@ -38,6 +38,12 @@ def test_verify_webhook_accepts_only_the_matching_body() -> None:
     assert not verify_webhook("abcdef", "123", WEBHOOK_BODY + b" ", header)
 
 
+def test_verify_webhook_refuses_a_non_ascii_or_empty_header_without_raising() -> None:
+    """A forged header with non-ASCII characters is simply wrong (compare_digest would raise)."""
+    assert not verify_webhook("abcdef", "123", WEBHOOK_BODY, "\xff" * 64)
+    assert not verify_webhook("abcdef", "123", WEBHOOK_BODY, "")
+
+
 def test_sign_and_access_token_and_empty_values_are_ignored() -> None:
     """`sign`, `access_token` and empty values do not change the signature."""
     base = {"app_key": "k", "timestamp": "1"}

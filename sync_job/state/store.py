@@ -1,7 +1,7 @@
 """The state database: one SQLite file (via sqlite-utils) holding everything the job knows.
 
 Tables: orders (snapshot), returns, ledger (what DealPOS has), outbox, cursors, attention, runs,
-tokens, locks. Writes that belong together go through `atomic()`.
+tokens, locks, webhook_inbox (see inbox.py). Writes that belong together go through `atomic()`.
 """
 
 from __future__ import annotations
@@ -80,6 +80,22 @@ def m002_verify_runs(db: sqlite_utils.Database) -> None:
             orders INTEGER NOT NULL, invoices INTEGER NOT NULL, findings TEXT NOT NULL,
             dealpos_calls INTEGER NOT NULL, repaired INTEGER NOT NULL DEFAULT 0, error TEXT);
         CREATE INDEX verify_runs_by_shop ON verify_runs (shop_id, trigger, id);
+        """
+    )
+
+
+@migrations()
+def m003_webhook_inbox(db: sqlite_utils.Database) -> None:
+    """Add the webhook inbox (one row per TikTok notification) and the receiver's counters."""
+    db.executescript(
+        """
+        CREATE TABLE webhook_inbox (notification_id TEXT PRIMARY KEY, shop_id TEXT NOT NULL,
+            type INTEGER NOT NULL, order_id TEXT, sent_at INTEGER, received_at REAL NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0, processed_at REAL, outcome TEXT);
+        CREATE INDEX webhook_inbox_pending ON webhook_inbox (shop_id, received_at)
+            WHERE processed_at IS NULL;
+        CREATE TABLE webhook_counts (kind TEXT PRIMARY KEY, n INTEGER NOT NULL,
+            last_at REAL NOT NULL);
         """
     )
 

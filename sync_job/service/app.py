@@ -15,6 +15,7 @@ from sync_job.domain.model import Tokens
 from sync_job.domain.windows import WindowRules, day_bounds, range_windows
 from sync_job.engine.cycle import STREAMS, Cycle, CycleDeps, CycleResult
 from sync_job.engine.record import ShopContext
+from sync_job.engine.trigger import work_off_inbox
 from sync_job.net.http import EnvOnceSession
 from sync_job.service.config import Config, ShopConfig
 from sync_job.service.logs import register_secrets
@@ -180,6 +181,13 @@ class App:
             shop_id,
             lambda shop: Cycle(deps, shop_context(self.config, shop, "realtime"), dry_run=dry_run),
         )
+
+    def run_inbox(self) -> list[CycleResult]:
+        """Work off the stored webhook notifications: fetch those orders, record, push."""
+        contexts = {
+            shop.id: shop_context(self.config, shop, "realtime") for shop in self.shops(None)
+        }
+        return work_off_inbox(self.deps(), contexts)
 
     def run_backfill(
         self, first: date, last: date | None, shop_id: str | None, *, dry_run: bool = False

@@ -32,8 +32,10 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sync_job.engine.cycle import CycleResult, Stopped
 from sync_job.service.app import App
 from sync_job.service.config import Config
+from sync_job.service.inbox_worker import InboxWorker
 from sync_job.service.metrics import Metrics, MetricsServer, start_server_if_configured
 from sync_job.service.notify import Watchdog, notify, watchdog_timeout
+from sync_job.service.webhook import RunningReceiver, start_receiver
 
 __all__ = ["Daemon", "is_auth_failure", "run_daemon"]
 
@@ -91,6 +93,8 @@ class Daemon:
         self.abandoned = False
         self.signal_name: str | None = None
         self.server: MetricsServer | None = None
+        self.receiver: RunningReceiver | None = None
+        self.worker: InboxWorker | None = None
         sched = config.schedule
         idle_limit = sched.interval_seconds + sched.jitter + IDLE_SLACK_SECONDS
         self.watchdog = Watchdog(watchdog_timeout(), idle_limit=idle_limit, clock=monotonic)
@@ -142,10 +146,33 @@ class Daemon:
             return results
 
     def _run_shops(self) -> list[CycleResult]:
-        if self.app is None:  # opened here: SQLite connections belong to the thread using them
+        return self._open().run_once(None)
+
+    def _open(self) -> App:
+        """The App, opened on first use (by whichever job runs first, under `busy`)."""
+        if self.app is None:
             self.app = self.app_factory(self.config)
             self.app.should_stop = self.should_stop
-        return self.app.run_once(None)
+        return self.app
+
+    def webhook_round(self) -> None:
+        """Work off stored notifications between cycles (never during one: `busy`)."""
+        while not self.busy.acquire(timeout=0.2):
+            if self.stop.is_set():
+                return
+        try:
+            if self.stop.is_set():
+                return
+            try:
+                results = self._open().run_inbox()
+            except Exception:
+                log.exception("webhook round crashed; the notifications wait for the next one")
+                self._discard_app()
+                return
+            if results:
+                self._after_cycle(results)
+        finally:
+            self.busy.release()
 
     def _discard_app(self) -> None:
         """Drop the App after an unexpected error, so the next cycle starts from a clean slate."""
@@ -239,6 +266,7 @@ class Daemon:
         self._schedule()
         previous = self._install_signals()
         self.server = start_server_if_configured(self.config, self.metrics)
+        self._start_webhooks()
         threading.Thread(target=self._stop_when_asked, name="sync-job-stopper", daemon=True).start()
         self.watchdog.start()
         log.info(
@@ -252,6 +280,20 @@ class Daemon:
             return self._finish()  # our handlers stay on meanwhile: a second signal forces
         finally:
             self._restore_signals(previous)
+
+    def _start_webhooks(self) -> None:
+        """With `[webhook] listen`: the receiver, and the worker it wakes."""
+        if self.config.webhook.listen is None:
+            return
+        self.worker = InboxWorker(self.webhook_round, self.stop)
+        self.receiver = start_receiver(self.config, self.worker.wake)
+        self.worker.start()  # even without a receiver: notifications a killed run left
+
+    def _stop_webhooks(self) -> None:
+        if self.receiver is not None:
+            self.receiver.stop()
+        if self.worker is not None:
+            self.worker.join(timeout=1.0)  # a round in progress is waited for through `busy`
 
     def _install_signals(self) -> dict[int, Any]:
         if threading.current_thread() is not threading.main_thread():
@@ -268,6 +310,7 @@ class Daemon:
     def _finish(self) -> int:
         """Give a running cycle a bounded time to reach a safe point, then close everything."""
         self.watchdog.stop()
+        self._stop_webhooks()
         finished = self._wait_for_cycle()
         if self.server is not None:
             self.server.stop()

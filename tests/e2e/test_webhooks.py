@@ -152,7 +152,8 @@ def test_signed_notification_becomes_an_invoice_within_5_seconds(daemon: Daemon)
     wait_for(lambda: order_id in daemon.box.dealpos.active_by_reference(), 5.0)
     assert time.monotonic() - started < 5.0
     assert daemon.box.tiktok.calls.count(DETAIL) == 1
-    assert daemon.query("SELECT outcome FROM webhook_inbox") == [("pushed",)]
+    # marked worked off just after the push
+    wait_for(lambda: daemon.query("SELECT outcome FROM webhook_inbox") == [("pushed",)], 2.0)
 
 
 def test_refused_and_ignored_deliveries_fetch_nothing(daemon: Daemon) -> None:

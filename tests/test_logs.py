@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +13,6 @@ import structlog
 
 from sync_job.service.logs import (
     HANDLER_NAME,
-    QUIET_LOGGERS,
     configure_logging,
     redact_secrets,
     register_secret,
@@ -32,18 +30,8 @@ class TtyStream(io.StringIO):
 
 
 @pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """Undo every global change configure_logging makes."""
-    root = logging.getLogger()
-    level = root.level
-    yield
-    for handler in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
-        root.removeHandler(handler)
-    root.setLevel(level)
-    for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.NOTSET)
-    structlog.contextvars.clear_contextvars()
-    structlog.reset_defaults()
+def _restore(restore_logging: None) -> None:
+    """Every test here changes the logging set-up: undo it afterwards (tests/conftest.py)."""
 
 
 def lines(stream: io.StringIO) -> list[dict[str, Any]]:

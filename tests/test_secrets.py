@@ -8,7 +8,9 @@ at all, so not a byte of them may be in the database files.
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import os
 import re
 import signal
@@ -20,11 +22,19 @@ import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 import pytest
+import structlog
 
+from sync_job.domain.model import Tokens
+from sync_job.domain.redact import secret_forms
 from sync_job.sandbox.generator import LifecycleGenerator
+from sync_job.sandbox.tiktok_sim import TikTokSimulator
+from sync_job.service.app import RedactingTokenStore
+from sync_job.service.logs import configure_logging, register_secrets
 from sync_job.state.store import Store
+from sync_job.tiktok.client import TikTokClient
 from tests.e2e.conftest import SECRETS, SHOP, Sandbox, past_clock, running_sandbox
 from tests.factories import line, order
 
@@ -182,3 +192,81 @@ def test_no_command_shows_or_stores_a_secret(box: Sandbox, tmp_path: Path) -> No
     assert stat.S_IMODE(box.state_path.parent.stat().st_mode) == 0o700
     saved = Store.open(box.state_path).load_tokens("e2e-app-key")
     assert saved is not None and saved.access_token in t.secrets  # the tokens table is used
+
+
+# Secrets with every character that changes under an encoding: `+ / =` (percent-encoding), quotes
+# and a backslash (repr and JSON escaping).
+AWKWARD = {
+    "app_secret": "tt+app/secret==QX7ZA",
+    "access_token": "tt-access+'tok\\en\"QX7ZB",
+    "refresh_token": "tt/refresh+tok=en'QX7ZC",
+}
+
+
+def every_spelling(secret: str) -> set[str]:
+    """Raw, repr-escaped, percent-encoded (both ways, both hex cases), JSON-escaped."""
+    percent = {quote(secret, safe=""), quote_plus(secret), quote(secret)}
+    escaped = json.dumps(secret)[1:-1]
+    return {
+        secret,
+        repr(secret)[1:-1],
+        escaped,
+        escaped.replace("/", "\\/"),
+        *percent,
+        *(re.sub("%[0-9A-F]{2}", lambda m: m.group(0).lower(), p) for p in percent),
+    }
+
+
+def test_every_encoding_of_a_secret_is_masked(restore_logging: None) -> None:
+    """A secret reaches a log line raw, as a repr, percent-encoded or JSON-escaped: all masked,
+    in values, nested values, exceptions and stdlib records alike."""
+    out = io.StringIO()
+    configure_logging(verbose=True, json=True, stream=out)
+    register_secrets(AWKWARD.values())
+    log = structlog.get_logger("sync_job.test")
+    for secret in AWKWARD.values():
+        assert every_spelling(secret) <= secret_forms(secret)
+        for spelled in every_spelling(secret):
+            log.info("spelled", url=f"https://h/p?a={spelled}&b=1", nested={"x": [spelled]})
+            log.warning("body", error=ValueError(f"bad header {spelled}"))
+            logging.getLogger("urllib3.connectionpool").debug('"GET /p?s=%s HTTP/1.1" 200', spelled)
+    text = out.getvalue()
+    assert text.count("***") >= 3 * 3 * len(every_spelling(AWKWARD["app_secret"]))
+    leaked = [f for s in AWKWARD.values() for f in every_spelling(s) if f in text]
+    assert not leaked
+
+
+def test_debug_log_of_the_token_refresh_masks_percent_encoded_secrets(
+    restore_logging: None,
+) -> None:
+    """With -v, urllib3 logs the token-refresh URL, where app_secret and refresh_token are
+    percent-encoded (`%2B %2F %3D`): the real line, through a real loopback server, is masked."""
+    out = io.StringIO()
+    configure_logging(verbose=True, json=True, stream=out)
+    register_secrets(AWKWARD.values())  # what the CLI does with the configured secrets
+    with TikTokSimulator(
+        "awkward-app-key",
+        AWKWARD["app_secret"],
+        [(SHOP, "cipher")],
+        access_token=AWKWARD["access_token"],
+        refresh_token=AWKWARD["refresh_token"],
+        rate_limit_per_second=None,
+    ) as sim:
+        store = Store.memory()
+        client = TikTokClient(
+            base_url=sim.url,
+            auth_url=sim.url,
+            app_key="awkward-app-key",
+            app_secret=AWKWARD["app_secret"],
+            initial_tokens=Tokens(AWKWARD["access_token"], 0, AWKWARD["refresh_token"], 0),
+            token_store=RedactingTokenStore(store),
+            sleep=lambda s: None,
+        )
+        fresh = client.refresh_tokens()
+        client.fetch_authorized_shops()  # a signed call carrying the new access token
+    text = out.getvalue()
+    assert "/api/v2/token/refresh?" in text  # urllib3's debug line with the URL was written
+    assert "app_secret=***" in text
+    secrets = [*AWKWARD.values(), fresh.access_token, fresh.refresh_token]
+    leaked = [f for s in secrets for f in every_spelling(s) if f in text]
+    assert not leaked

@@ -15,7 +15,6 @@ import requests
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 
 from sync_job.dealpos import assumed
-from sync_job.dealpos.pacer import header, parse_retry_after
 from sync_job.domain import jsonutil
 from sync_job.domain.errors import (
     AuthError,
@@ -26,6 +25,8 @@ from sync_job.domain.errors import (
     RemoteError,
     TransientError,
 )
+from sync_job.domain.redact import scrub
+from sync_job.net.headers import header, parse_retry_after
 
 __all__ = ["BODY_HEAD_BYTES", "Endpoint", "Outcome", "classify", "retry_after_hint"]
 
@@ -178,9 +179,7 @@ class _Failer:
         raise cls(self._scrub(text), status=status, body_head=self._scrub(head), **extra)
 
     def _scrub(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return text
+        return scrub(text, self.secrets)
 
 
 def _head(content: bytes) -> str:

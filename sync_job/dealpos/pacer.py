@@ -15,51 +15,16 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from email.utils import parsedate_to_datetime
 
-__all__ = ["Pacer", "header", "parse_retry_after"]
+from sync_job.net.headers import header, parse_retry_after
+
+__all__ = ["Pacer"]
 
 # A hold longer than this many windows means a broken header, not a real quota reset: a fixed
 # window always resets within one window, so two is generous and keeps a daemon from freezing.
 _MAX_HOLD_WINDOWS = 2.0
 # Floor for the cap above when the window is tiny or unset (limit off in benchmarks).
 _MIN_HOLD_CAP_SECONDS = 60.0
-
-
-def header(headers: Mapping[str, str] | None, name: str) -> str | None:
-    """Return a header's value by case-insensitive name, or None."""
-    if not headers:
-        return None
-    value = headers.get(name)
-    if value is not None:
-        return value
-    wanted = name.lower()
-    return next((v for k, v in headers.items() if k.lower() == wanted), None)
-
-
-def parse_retry_after(value: str | None, *, now: float) -> float | None:
-    """Turn a Retry-After value (seconds or HTTP-date) into seconds from `now` (wall clock)."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    seconds: float | None
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = _seconds_until_http_date(text, now)
-    if seconds is None or math.isnan(seconds):
-        return None
-    return max(seconds, 0.0)
-
-
-def _seconds_until_http_date(text: str, now: float) -> float | None:
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # RFC 9110 dates are always GMT
-        return None
-    return when.timestamp() - now
 
 
 def _seconds(value: str | None) -> float | None:

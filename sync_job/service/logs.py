@@ -15,16 +15,16 @@ import contextlib
 import functools
 import logging
 import sys
-import threading
 from collections.abc import Iterable
 from typing import Any, Final, TextIO
 
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
+from sync_job.domain.redact import MASK, Redactor
+
 __all__ = ["configure_logging", "redact_secrets", "register_secret", "register_secrets"]
 
-MASK: Final = "***"
 HANDLER_NAME: Final = "sync_job"
 # Secrets shorter than this are not registered: masking e.g. "ab" would garble every log line
 # while protecting nothing.
@@ -37,20 +37,13 @@ QUIET_LOGGERS: Final = ("urllib3", "apscheduler")
 LEADING_KEYS: Final = ("timestamp", "level", "logger", "event")
 _MAX_DEPTH: Final = 8
 
-_lock = threading.Lock()
-# Longest first, so a secret that contains another one is masked whole. Replaced, never mutated,
-# so the redactor can read it without the lock.
-_secrets: tuple[str, ...] = ()
+# Every secret the process has seen, masked in every form (raw, repr, JSON, percent-encoded).
+_redactor = Redactor(min_length=MIN_SECRET_LENGTH)
 
 
 def register_secret(value: str) -> None:
-    """Mask this value wherever it appears in any later log line."""
-    global _secrets
-    if len(value) < MIN_SECRET_LENGTH:
-        return
-    with _lock:
-        if value not in _secrets:
-            _secrets = tuple(sorted((*_secrets, value), key=len, reverse=True))
+    """Mask this value, in all its encodings, wherever it appears in any later log line."""
+    _redactor.add(value)
 
 
 def register_secrets(values: Iterable[str]) -> None:
@@ -61,10 +54,7 @@ def register_secrets(values: Iterable[str]) -> None:
 
 def _mask_text(text: str) -> str:
     """Replace every registered secret inside `text`."""
-    for secret in _secrets:
-        if secret in text:
-            text = text.replace(secret, MASK)
-    return text
+    return _redactor.scrub(text)
 
 
 def _is_sensitive(key: object) -> bool:

@@ -24,6 +24,7 @@ from sync_job.domain.errors import (
 )
 from sync_job.domain.jsonutil import dumps
 from sync_job.domain.model import Tokens, Window
+from sync_job.domain.redact import scrub
 from sync_job.net.http import EnvOnceSession
 from sync_job.net.retrying import transient_retrying
 from sync_job.tiktok.envelope import classify
@@ -363,10 +364,8 @@ class TikTokClient:
 
     def _scrub(self, text: str) -> str:
         """Blank out the app secret and tokens wherever a server echoes them back."""
-        for secret in (self._app_secret, self._tokens.access_token, self._tokens.refresh_token):
-            if secret:
-                text = text.replace(secret, "***")
-        return text
+        tokens = self._tokens
+        return scrub(text, (self._app_secret, tokens.access_token, tokens.refresh_token))
 
 
 def _encode_query(params: Mapping[str, str]) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
@@ -26,6 +25,7 @@ from sync_job.domain.errors import (
     TransientError,
 )
 from sync_job.domain.jsonutil import loads
+from sync_job.net.headers import parse_retry_after
 
 CODE_OK = 0
 CODE_TOKEN_EXPIRED = 105002
@@ -77,7 +77,7 @@ def classify(
     """Return a successful answer's `data`; raise a domain.errors class otherwise."""
     if isinstance(outcome, requests.RequestException):
         raise _logged(_from_exception(path, outcome, scrub), path=path)
-    retry_after = parse_retry_after(outcome.headers.get("Retry-After"), now)
+    retry_after = parse_retry_after(outcome.headers.get("Retry-After"), now=now)
     envelope = _envelope(outcome.content)
     if envelope is None:
         raise _logged(_from_non_json(path, outcome, retry_after, scrub), path=path)
@@ -163,24 +163,6 @@ def _envelope(content: bytes) -> dict[str, Any] | None:
     if not isinstance(code, int) or isinstance(code, bool):
         return None
     return parsed
-
-
-def parse_retry_after(value: str | None, now: float) -> float | None:
-    """Read Retry-After (seconds or HTTP date) as seconds from `now`; None if absent or bad."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, when.timestamp() - now)
 
 
 def _logged(error: RemoteError, **context: Any) -> RemoteError:

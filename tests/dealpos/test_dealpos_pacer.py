@@ -7,7 +7,8 @@ from email.utils import formatdate
 import pytest
 from dealpos_fakes import FakeClock
 
-from sync_job.dealpos.pacer import Pacer, parse_retry_after
+from sync_job.dealpos.pacer import Pacer
+from sync_job.net.headers import parse_retry_after
 
 LIMIT, WINDOW = 20, 2.0
 

@@ -17,7 +17,8 @@ from sync_job.domain.errors import (
     TokenExpired,
     TransientError,
 )
-from sync_job.tiktok.envelope import classify, parse_retry_after
+from sync_job.net.headers import parse_retry_after
+from sync_job.tiktok.envelope import classify
 
 NOW = 1_700_000_000.0
 SECRET = "super-secret-value"
@@ -112,9 +113,9 @@ def test_rate_limit_carries_retry_after_seconds() -> None:
 
 def test_retry_after_as_http_date() -> None:
     """A Retry-After HTTP date becomes seconds from now."""
-    assert parse_retry_after("Tue, 14 Nov 2023 22:13:40 GMT", NOW) == 20.0
-    assert parse_retry_after("garbage", NOW) is None
-    assert parse_retry_after("-3", NOW) == 0.0
+    assert parse_retry_after("Tue, 14 Nov 2023 22:13:40 GMT", now=NOW) == 20.0
+    assert parse_retry_after("garbage", now=NOW) is None
+    assert parse_retry_after("-3", now=NOW) == 0.0
 
 
 @pytest.mark.parametrize(("status", "expected"), [(502, TransientError), (404, PermanentError)])

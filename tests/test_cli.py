@@ -188,3 +188,16 @@ def test_status_opens_the_state_read_only(tmp_path: Path) -> None:
     assert path.read_bytes() == before
     wal = path.with_name("sync.db-wal")
     assert not wal.exists() or wal.stat().st_size == 0
+
+
+def test_secret_with_inner_newline_exits_2_naming_the_key_not_the_value(tmp_path: Path) -> None:
+    """An access token with a newline inside is refused at load (exit 2, before any network call
+    or state file), naming the key; a trailing newline alone is simply stripped."""
+    config = str(write_config(tmp_path))
+    code, _, err = invoke(["--config", config, "once"], {"TIKTOK_ACCESS_TOKEN": "acc\ness-XYZZY"})
+    assert code == 2 and "tiktok.access_token" in err
+    assert "XYZZY" not in err and not (tmp_path / "state").exists()
+    code, _, err = invoke(
+        ["--config", config, "once", "--shop", "nope"], {"TIKTOK_ACCESS_TOKEN": "access-XYZZY\n"}
+    )
+    assert code == 2 and "--shop nope" in err  # the config itself loaded fine

@@ -519,3 +519,41 @@ def test_payment_method_and_settle_time_take_one_route_each(tmp_path: Path) -> N
         assert not hasattr(app.deps(), "payment_method")
     finally:
         app.close()
+
+
+@pytest.mark.parametrize("padding", ["\n", "\r\n", " ", "\t", "  \n\n"])
+def test_secrets_lose_surrounding_whitespace_from_every_source(
+    tmp_path: Path, padding: str
+) -> None:
+    """A trailing newline (env files, Kubernetes secrets) or spaces around a secret are dropped,
+    whether it came from env, a credential file or config.toml."""
+    (tmp_path / "tiktok_access_token").write_text(f"{padding}cred-access-token-0000{padding}")
+    data = edited("dealpos.client_secret", f"{padding}file-client-secret-4444{padding}")
+    env = {
+        "CREDENTIALS_DIRECTORY": str(tmp_path),
+        "TIKTOK_APP_SECRET": f"env-app-secret-5555{padding}",
+    }
+    config = parse_config(data, env=env)
+    assert config.tiktok.app_secret.reveal() == "env-app-secret-5555"
+    assert config.tiktok.access_token.reveal() == "cred-access-token-0000"
+    assert config.dealpos.client_secret.reveal() == "file-client-secret-4444"
+
+
+@pytest.mark.parametrize(
+    "inner", ["tok en", "tok\nen", "tok\ten", "tok\x00en", "tok\x1ben", "tok\u200ben", "tok\xa0en"]
+)
+def test_secret_with_inner_whitespace_or_control_is_refused(tmp_path: Path, inner: str) -> None:
+    """Whitespace or a control character inside a secret is a ConfigError naming the key (and
+    never the value), from env, a credential file or the config file alike."""
+    (tmp_path / "tiktok_refresh_token").write_text(f"refresh-{inner}-QX7\n")
+    sources: list[tuple[dict[str, Any], dict[str, str], str]] = [
+        (minimal(), {"TIKTOK_ACCESS_TOKEN": f"access-{inner}-QX7"}, "tiktok.access_token"),
+        (minimal(), {"CREDENTIALS_DIRECTORY": str(tmp_path)}, "tiktok.refresh_token"),
+        (edited("tiktok.app_secret", f"app-{inner}-QX7"), {}, "tiktok.app_secret"),
+    ]
+    for data, env, key in sources:
+        with pytest.raises(ConfigError) as caught:
+            parse_config(data, env=env)
+        assert caught.value.key == key
+        assert "whitespace or a control character" in caught.value.problem
+        assert "QX7" not in str(caught.value) and inner not in str(caught.value)

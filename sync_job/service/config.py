@@ -1,7 +1,8 @@
 """Read `config.toml` (plus secrets from the environment) into frozen, fully validated settings.
 
 Every key is checked here, before any network call, so a typo costs one clear message naming the
-key instead of a half-finished run. The key names are a contract (`shared/spec/interface.md`).
+key instead of a half-finished run. The key names are a public contract: keys are added, never
+renamed.
 
 Every default lives on its dataclass below (the interface's defaults, plus these for keys it
 leaves open):
@@ -12,7 +13,9 @@ leaves open):
 
 Secrets come from, in this order: the environment (`TIKTOK_APP_SECRET`, ...), then a file
 `$CREDENTIALS_DIRECTORY/<name>` (systemd `LoadCredential=`), then the value in config.toml.
-An empty value or the placeholder `"..."` counts as not given at that source.
+An empty value or the placeholder `"..."` counts as not given at that source. Surrounding
+whitespace is stripped from a secret wherever it came from; whitespace or a control character
+inside one is an error.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import hmac
 import math
 import os
 import tomllib
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -428,8 +432,17 @@ def _path(key: str, value: Any) -> Path:
 
 
 def _secret(key: str, value: Any) -> Secret:
-    """Wrap a secret string; its messages name only the type, never the value."""
-    return Secret(_text(key, value))
+    """Wrap a secret string, surrounding whitespace removed (env files and Kubernetes secrets
+    often end in a newline); one with whitespace or a control character inside is refused.
+    Messages name the key, never the value."""
+    text = _text(key, value).strip()
+    if any(ch.isspace() or unicodedata.category(ch).startswith("C") for ch in text):
+        raise ConfigError(
+            key,
+            "has whitespace or a control character inside it (surrounding whitespace is "
+            "ignored); check the env variable, credential file or config value it came from",
+        )
+    return Secret(text)
 
 
 # --- the schema: which keys exist, how each is read, which are required ---------------------------

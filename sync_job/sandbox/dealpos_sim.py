@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from sync_job.domain import jsonutil
-from sync_job.sandbox import dealpos_page
+from sync_job.sandbox import dealpos_page, tamper
 from sync_job.sandbox.faults import Fault, FaultConfig, FaultInjector, apply_fault, outcome_name
 from sync_job.sandbox.invoices import DealposError, Invoice, InvoiceBook
 from sync_job.sandbox.ratelimit import Admission, FixedWindow
@@ -115,6 +115,17 @@ class DealposSimulator(LoopbackServer):
             },
         }
 
+    def tamper(self, body: Mapping[str, Any]) -> Invoice:
+        """Edit an invoice the way a person would in DealPOS (see sandbox/tamper.py)."""
+        with self._lock:
+            return tamper.tamper(self._book, body)
+
+    def _tamper_call(self, request: Request) -> Response:
+        try:
+            return json_response(200, self.tamper(_json_object(request)).summary())
+        except DealposError as err:
+            return json_response(err.status, {"Message": err.message})
+
     def expire_tokens(self) -> None:
         """Make every access token issued so far expire now."""
         with self._lock:
@@ -134,6 +145,8 @@ class DealposSimulator(LoopbackServer):
 
     def handle(self, request: Request) -> Response | None:
         """Answer one call: inspection, rate limit, faults, then the endpoint."""
+        if request.path == "/_sandbox/tamper" and request.method == "POST":
+            return self._tamper_call(request)
         if request.path == "/" or request.path.startswith("/_sandbox/"):
             return self._inspect(request.path)
         admission = self.window.admit()

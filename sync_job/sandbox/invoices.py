@@ -176,6 +176,15 @@ class InvoiceBook:
         found = self._by_number.get((outlet, number))
         return self._by_id[found] if found else None
 
+    def put(self, invoice: Invoice) -> Invoice:
+        """Store a changed invoice as it is (a person's edit in DealPOS, see tamper.py)."""
+        return self._store(invoice)
+
+    def erase(self, invoice: Invoice) -> None:
+        """Remove an invoice for good (deleted, then emptied from the recycle bin)."""
+        self._by_id.pop(invoice.id, None)
+        self._by_number.pop((invoice.outlet, invoice.number), None)
+
     def find(self, query: Mapping[str, str]) -> Invoice:
         """Look an invoice up by `ID`, or by `Outlet` + `Number`; 404 when none."""
         if query.get("ID"):

@@ -22,7 +22,7 @@ def tamper(http: requests.Session, sim: DealposSimulator, **body: Any) -> reques
 def made(dealpos: DealposSimulator) -> DealposSimulator:
     """The simulator holding TT-1 (Unsent, Unpaid, total 130500.50), made as the job would."""
     dealpos.tamper({"action": "add", "number": "seed"})  # something else in the book too
-    dealpos._book.create(invoice_body())  # noqa: SLF001 - set-up, not the API under test
+    dealpos._book.create(invoice_body())  # set-up, not the API under test
     return dealpos
 
 

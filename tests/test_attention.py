@@ -9,20 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from sync_job.engine.push import Pusher
 from sync_job.engine.record import ShopContext, record_orders
 from sync_job.state.attention import list_attention, resolve_attention_ids, resolve_attention_kind
 from sync_job.state.store import Store
 from tests.factories import BASE_TIME, SETTINGS, line, order
 from tests.fakes import FakeDealpos
 from tests.test_cli import invoke, write_config
+from tests.test_record_push import push
 
 CTX = ShopContext("shop1", "cipher", SETTINGS, "realtime")
-
-
-def push(store: Store, dealpos: FakeDealpos) -> None:
-    """Drain the outbox once, never sleeping."""
-    Pusher(store, dealpos, CTX, payment_method="TikTok Shop", sleep=lambda s: None).drain()
 
 
 def kinds_open(store: Store) -> list[str]:

@@ -44,7 +44,9 @@ class OneCopy:
 
 def run(store: Store, tiktok: OneCopy, dealpos: FakeDealpos, mode: Mode) -> dict[str, Any]:
     """One cycle (a backfill-like fixed window in download mode); return its summary counts."""
-    deps = CycleDeps(store, tiktok, dealpos, "TikTok Shop", RULES, clock=lambda: float(NOW))
+    deps = CycleDeps(
+        store, tiktok, dealpos, RULES, create_settle_seconds=60.0, clock=lambda: float(NOW)
+    )
     windows = {"orders": [Window(NOW - 7200, NOW)], "returns": [Window(NOW - 7200, NOW)]}
     ctx = ShopContext(SHOP, "cipher", SETTINGS, mode)
     cycle = Cycle(deps, ctx, range_windows=windows if mode == "download" else None)

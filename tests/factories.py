@@ -104,5 +104,5 @@ def never_sleep_in_commands(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
         sync_job.service.cli.App,
         "open",
-        classmethod(lambda cls, c: real_open(cls, c, sleep=lambda s: None)),
+        classmethod(lambda cls, c, **kw: real_open(cls, c, **{**kw, "sleep": lambda s: None})),
     )

@@ -156,6 +156,8 @@ class Cycle:
         try:
             self._fetch_all(store, heartbeat=lock.renew)
             self._push(store, lock)
+            if self.deps.should_stop():  # the push ended early for a stop: not a finished run
+                raise Stopped("stop requested")
         except (RemoteError, Stopped, LockBusy) as exc:
             self._fail(exc)
         except Exception as exc:  # a bug or an unclassified error: contained to this shop

@@ -25,6 +25,7 @@ from sync_job.service.logs import configure_logging
 from sync_job.service.metrics import write_textfile_if_configured
 from sync_job.service.progress import make_progress
 from sync_job.service.status import collect_status, render_status
+from sync_job.service.stopping import StopFlag, stop_on_signals
 from sync_job.state.store import Store
 
 NOTHING_RAN = "nothing has run yet (the first `sync-job once` or `sync-job run` creates it)"
@@ -83,15 +84,26 @@ def once(ctx: click.Context, dry_run: bool, shop: str | None) -> None:
     """Run one cycle for every configured shop (or one), then exit."""
     config = load(ctx)
     check_shop(ctx, config, shop)
-    _run_cycles(ctx, App.open(config), dry_run, lambda app: app.run_once(shop, dry_run=dry_run))
+    stop = StopFlag()
+    app = App.open(config, sleep=stop.sleep)
+    _run_cycles(ctx, app, dry_run, lambda a: a.run_once(shop, dry_run=dry_run), stop)
 
 
 def _run_cycles(
-    ctx: click.Context, app: App, dry_run: bool, run: Callable[[App], list[CycleResult]]
+    ctx: click.Context,
+    app: App,
+    dry_run: bool,
+    run: Callable[[App], list[CycleResult]],
+    stop: StopFlag,
 ) -> None:
-    """Run the cycles, write the metrics file, print a dry run's plan, exit with the outcome."""
+    """Run the cycles, write the metrics file, print a dry run's plan, exit with the outcome.
+
+    SIGTERM/SIGINT stop the run like the daemon's (see stopping.py): exit 0 or 130.
+    """
+    app.should_stop = stop.is_set
     try:
-        results = run(app)
+        with stop_on_signals(stop):
+            results = run(app)
         if not dry_run:  # a dry run changes nothing anywhere, metrics files included
             write_textfile_if_configured(
                 app.config, results, app.store, app.dealpos.stats.by_outcome
@@ -101,7 +113,7 @@ def _run_cycles(
     if dry_run:
         _print_plan(results)
     _report_busy(results)
-    ctx.exit(_exit_code(results))
+    ctx.exit(stop.exit_code(_exit_code(results)))
 
 
 @main.command()
@@ -121,9 +133,11 @@ def backfill(
         ctx.exit(EXIT_USAGE)
     config = load(ctx)
     check_shop(ctx, config, shop)
-    app = App.open(config)
+    stop = StopFlag()
+    app = App.open(config, sleep=stop.sleep)
     app.progress = make_progress(config.dealpos.rate_limit / config.dealpos.rate_window_seconds)
-    _run_cycles(ctx, app, dry_run, lambda a: a.run_backfill(start, end, shop, dry_run=dry_run))
+    run = lambda a: a.run_backfill(start, end, shop, dry_run=dry_run)  # noqa: E731
+    _run_cycles(ctx, app, dry_run, run, stop)
 
 
 @main.command()

@@ -150,7 +150,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
     if store is None and not as_json:
         click.echo(f"no state file yet at {config.state.path}: {NOTHING_RAN}")
     with contextlib.closing(store or Store.memory()) as source:
-        data = collect_status(source, config.tiktok.shops)
+        data = collect_status(source, config.tiktok.shops, config.webhook)
     click.echo(json.dumps(data, indent=2, default=str) if as_json else render_status(data))
 
 

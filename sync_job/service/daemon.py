@@ -287,6 +287,8 @@ class Daemon:
             return
         self.worker = InboxWorker(self.webhook_round, self.stop)
         self.receiver = start_receiver(self.config, self.worker.wake)
+        if self.receiver is not None:
+            self.receiver.inbox.observers.append(self.metrics.observe_delivery)
         self.worker.start()  # even without a receiver: notifications a killed run left
 
     def _stop_webhooks(self) -> None:

@@ -28,6 +28,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 from sync_job.engine.cycle import STREAMS, CycleResult
 from sync_job.service.config import Config
+from sync_job.state.inbox import webhook_health
 from sync_job.state.store import Store
 
 __all__ = [
@@ -74,10 +75,17 @@ class Metrics:
         self.crashes = Counter(
             "sync_job_cycle_crashes", "Daemon cycles ended by an unexpected error.", registry=r
         )
+        self.webhooks = Counter(
+            "sync_job_webhook_deliveries",
+            "Webhook deliveries by outcome (received, duplicate, rejected, unknown_shop).",
+            ["outcome"],
+            registry=r,
+        )
         self._define_gauges()
 
     def _define_gauges(self) -> None:
         r = self.registry
+        self._define_webhook_gauges()
         self.outbox = Gauge(
             "sync_job_outbox_actions", "Outbox actions by state.", ["shop", "state"], registry=r
         )
@@ -106,6 +114,37 @@ class Metrics:
             registry=r,
         )
 
+    def _define_webhook_gauges(self) -> None:
+        r = self.registry
+        self.webhook_last = Gauge(
+            "sync_job_webhook_last_received_timestamp_seconds",
+            "Unix time the last signed webhook delivery arrived.",
+            registry=r,
+        )
+        self.webhook_pending = Gauge(
+            "sync_job_webhook_pending", "Stored notifications not yet worked off.", registry=r
+        )
+        self.webhook_lag = Gauge(
+            "sync_job_webhook_lag_seconds",
+            "Median seconds from TikTok's notification timestamp to the push (newest 100).",
+            registry=r,
+        )
+
+    def observe_delivery(self, outcome: str, at: float) -> None:
+        """Count one webhook delivery (called on the receiver's threads; no database)."""
+        self.webhooks.labels(outcome).inc()
+        if outcome != "rejected":
+            self.webhook_last.set(at)
+
+    def observe_webhooks(self, store: Store) -> None:
+        """Refresh the webhook backlog and lag from the inbox (call in the job thread)."""
+        health = webhook_health(store.db)
+        self.webhook_pending.set(health["pending"])
+        if health["lag_seconds"] is not None:
+            self.webhook_lag.set(health["lag_seconds"])
+        if health["last_received_at"] is not None:  # also after a restart
+            self.webhook_last.set(health["last_received_at"])
+
     def observe(
         self,
         results: Sequence[CycleResult],
@@ -119,6 +158,7 @@ class Metrics:
             self.observe_dealpos(dealpos_calls)
         for shop_id in shop_ids:
             self.observe_store(store, shop_id)
+        self.observe_webhooks(store)
 
     def observe_results(self, results: Sequence[CycleResult]) -> None:
         """Count cycles, order outcomes and 429s from finished cycles."""

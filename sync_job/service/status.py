@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sync_job.engine.cycle import STREAMS
-from sync_job.service.config import ShopConfig
+from sync_job.service.config import ShopConfig, WebhookConfig
+from sync_job.state.inbox import webhook_health
 from sync_job.state.store import Store
 
 
@@ -16,8 +17,22 @@ def _iso(ts: int | None) -> str | None:
     return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
 
 
-def collect_status(store: Store, shops: Sequence[ShopConfig]) -> dict[str, Any]:
-    """The `status --json` object of the interface spec (no secrets in it, by construction)."""
+def collect_webhook(store: Store, webhook: WebhookConfig) -> dict[str, Any]:
+    """Webhook health: on or off, counts, last delivery, backlog and recent lag."""
+    health = webhook_health(store.db)
+    for key in ("last_received_at", "last_rejected_at"):
+        health[key] = _iso(None if health[key] is None else int(health[key]))
+    listen = webhook.listen
+    return {"listen": None if listen is None else f"{listen}{webhook.path}", **health}
+
+
+def collect_status(
+    store: Store, shops: Sequence[ShopConfig], webhook: WebhookConfig | None = None
+) -> dict[str, Any]:
+    """The `status --json` object of the interface spec (no secrets in it, by construction).
+
+    Beyond the spec's `shops`, a `webhook` object tells how TikTok's pushes are doing.
+    """
     out = []
     for shop in shops:
         out.append(
@@ -29,7 +44,7 @@ def collect_status(store: Store, shops: Sequence[ShopConfig]) -> dict[str, Any]:
                 "attention": store.open_attention(shop.id),
             }
         )
-    return {"shops": out}
+    return {"shops": out, "webhook": collect_webhook(store, webhook or WebhookConfig())}
 
 
 def _age(iso: str | None, now: float) -> str:
@@ -54,6 +69,19 @@ def _run_line(run: dict[str, Any]) -> str:
     return text
 
 
+def _webhook_lines(hook: dict[str, Any], now: float) -> list[str]:
+    if hook["listen"] is None and not hook["received"] + hook["rejected"]:
+        return ["webhook: off ([webhook] listen is not set; polling alone)"]
+    where = hook["listen"] or "off now"
+    lag = "none yet" if hook["lag_seconds"] is None else f"{hook['lag_seconds']:.1f}s"
+    return [
+        f"webhook: {where}, last received {_age(hook['last_received_at'], now)}",
+        f"  {hook['received']} received, {hook['duplicate']} duplicate, {hook['rejected']} "
+        f"rejected, {hook['unknown_shop']} unknown shop; {hook['pending']} waiting; "
+        f"lag to DealPOS (median) {lag}",
+    ]
+
+
 def render_status(status: dict[str, Any], now: Callable[[], float] = time.time) -> str:
     """A readable, per-shop text form of the status object."""
     lines = []
@@ -75,4 +103,6 @@ def render_status(status: dict[str, Any], now: Callable[[], float] = time.time) 
             lines.append(
                 f"    #{item['id']} [{item['kind']}] {item['message']} (since {item['created_at']})"
             )
+    if "webhook" in status:
+        lines.extend(_webhook_lines(status["webhook"], now()))
     return "\n".join(lines)

@@ -8,6 +8,7 @@ did (received, duplicate, rejected, unknown shop) live beside it, for `status` a
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
@@ -53,6 +54,12 @@ class InboxWriter:
         self.conn = conn
         self.clock = clock
         self._lock = threading.Lock()  # waitress answers on several threads; one connection
+        # Told of every counted delivery (kind, time) once it is committed, e.g. the metrics.
+        self.observers: list[Callable[[str, float], None]] = []
+
+    def _counted(self, kind: str, now: float) -> None:
+        for observer in self.observers:
+            observer(kind, now)
 
     @classmethod
     def open(cls, path: Path, *, clock: Callable[[], float] = time.time) -> InboxWriter:
@@ -82,12 +89,17 @@ class InboxWriter:
                 self.conn.execute("ROLLBACK")
                 raise
             self.conn.execute("COMMIT")
+        self._counted("received" if new else "duplicate", now)
         return new
 
     def count(self, kind: str) -> None:
         """Count a refused or ignored delivery ("rejected", "unknown_shop")."""
+        now = self.clock()
         with self._lock:
-            _bump(self.conn, kind, self.clock())
+            # Best effort: a refusal is answered whether or not its count can be written.
+            with contextlib.suppress(sqlite3.Error):
+                _bump(self.conn, kind, now)
+        self._counted(kind, now)
 
     def close(self) -> None:
         """Close the connection."""

@@ -95,10 +95,9 @@ class InboxWriter:
     def count(self, kind: str) -> None:
         """Count a refused or ignored delivery ("rejected", "unknown_shop")."""
         now = self.clock()
-        with self._lock:
-            # Best effort: a refusal is answered whether or not its count can be written.
-            with contextlib.suppress(sqlite3.Error):
-                _bump(self.conn, kind, now)
+        # Best effort: a refusal is answered whether or not its count can be written.
+        with self._lock, contextlib.suppress(sqlite3.Error):
+            _bump(self.conn, kind, now)
         self._counted(kind, now)
 
     def close(self) -> None:

@@ -7,9 +7,8 @@ import re
 from decimal import Decimal
 from typing import Any
 
-_MARK = "\x00dec:"
-_MARKED = re.compile(r'"\\u0000dec:(-?[0-9]+(?:\.[0-9]+)?)"')
-_NUL = "\\u0000"  # how json writes the marker's first character (and any NUL in the data)
+import simplejson
+
 # A lone UTF-16 surrogate cannot be written as UTF-8. JSON text brings one as a "\ud83d" escape
 # (half an emoji cut by the sender), or as its raw CESU bytes, which json accepts.
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -59,49 +58,32 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _exact_number(item: Any) -> simplejson.RawJSON:
+    """Write a Decimal as its exact digits: whole numbers as integers, others as format 'f'.
+
+    The text is the same as the job has always written (content hashes of stored orders stay
+    valid, DealPOS never sees exponent notation such as 1E+2 that `use_decimal=True` would give).
+    """
+    if not isinstance(item, Decimal):
+        raise TypeError(f"Object of type {type(item).__name__} is not JSON serializable")
+    if not item.is_finite():  # written as a float's would be: NaN, Infinity, -Infinity
+        return simplejson.RawJSON("NaN" if item.is_nan() else str(item))
+    exponent = item.as_tuple().exponent  # an int: the value is finite
+    whole = (
+        isinstance(exponent, int) and exponent >= 0 and not (item.is_zero() and item.is_signed())
+    )
+    return simplejson.RawJSON(str(int(item)) if whole else format(item, "f"))
+
+
 def dumps(value: Any, *, sort_keys: bool = False) -> str:
     """Serialize to compact JSON; Decimals become exact JSON numbers (no float rounding)."""
-    count = [0]
-
-    def mark(item: Any) -> Any:
-        # The encoder calls this only for what JSON cannot write itself: no walk over the value.
-        if not isinstance(item, Decimal):
-            raise TypeError(f"Object of type {type(item).__name__} is not JSON serializable")
-        if not item.is_finite():
-            return float(item)  # written as NaN / Infinity, like a float
-        exponent = item.as_tuple().exponent  # an int: the value is finite
-        if (
-            isinstance(exponent, int)
-            and exponent >= 0
-            and not (item.is_zero() and item.is_signed())
-        ):
-            return int(item)  # a whole number: json writes the very digits format() would
-        count[0] += 1
-        return _MARK + format(item, "f")
-
-    text = json.dumps(
-        value, separators=(",", ":"), ensure_ascii=False, sort_keys=sort_keys, default=mark
+    return simplejson.dumps(
+        value,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        sort_keys=sort_keys,
+        default=_exact_number,
+        use_decimal=False,  # Decimals go to _exact_number (see there why)
+        namedtuple_as_object=False,  # as the standard library writes them: arrays
+        allow_nan=True,  # NaN / Infinity as JavaScript writes them, like the standard library
     )
-    nuls = text.count(_NUL)
-    if nuls == 0:  # no Decimal and no NUL: nothing to unmark
-        return text
-    if nuls == count[0]:  # every NUL is a marker's: unmarking cannot touch the data
-        return _MARKED.sub(r"\1", text)
-    return _exact(value, sort_keys)
-
-
-def _exact(value: Any, sort_keys: bool) -> str:
-    """The slow way, for data holding NUL characters: write every Decimal in place."""
-    if isinstance(value, Decimal):
-        return format(value, "f") if value.is_finite() else json.dumps(float(value))
-    if isinstance(value, dict):
-        items = sorted(value.items()) if sort_keys else value.items()
-        return "{" + ",".join(f"{_key(k)}:{_exact(v, sort_keys)}" for k, v in items) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ",".join(_exact(v, sort_keys) for v in value) + "]"
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _key(key: Any) -> str:
-    """An object key as json writes it: strings as they are; numbers, booleans, null as text."""
-    return json.dumps(key if isinstance(key, str) else json.dumps(key), ensure_ascii=False)

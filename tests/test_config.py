@@ -21,6 +21,7 @@ from sync_job.service.config import (
     StateConfig,
     SyncConfig,
     TikTokConfig,
+    WebConfig,
     WebhookConfig,
     find_config_path,
     load_config,
@@ -172,6 +173,10 @@ BAD: list[tuple[str, Any, str, str]] = [
     ("webhook.path", "/hook?x=1", "webhook.path", "must be a URL path"),
     ("webhook.path", "", "webhook.path", "must not be empty"),
     ("webhook.lisen", "0.0.0.0:8080", "webhook.lisen", "did you mean 'listen'?"),
+    ("web.listen", "8081", "web.listen", "must be host:port"),
+    ("web.admin_token", "short", "web.admin_token", "at least 16 characters"),
+    ("web.admin_token", 1234, "web.admin_token", "expected a string, got an integer"),
+    ("web.lisen", "127.0.0.1:8081", "web.lisen", "did you mean 'listen'?"),
     ("sku_map", {"red": 5}, 'sku_map."red"', "expected a string, got an integer"),
     ("sku_map", ["red"], "sku_map", "expected a table, got an array"),
 ]
@@ -358,6 +363,7 @@ def test_example_config_mentions_every_key() -> None:
         "[dealpos]": DealposConfig,
         "[metrics]": MetricsConfig,
         "[webhook]": WebhookConfig,
+        "[web]": WebConfig,
     }
     for header, cls in sections.items():
         assert header in text
@@ -557,3 +563,26 @@ def test_secret_with_inner_whitespace_or_control_is_refused(tmp_path: Path, inne
         assert caught.value.key == key
         assert "whitespace or a control character" in caught.value.problem
         assert "QX7" not in str(caught.value) and inner not in str(caught.value)
+
+
+def test_web_is_off_and_read_only_by_default() -> None:
+    """Without [web] the page is not served; without a token it has no buttons."""
+    config = parse_config(minimal(), env=ENV_SECRETS)
+    assert config.web == WebConfig(listen=None, admin_token=None)
+    assert len(config.secrets()) == 4
+
+
+def test_web_admin_token_from_env_is_a_registered_secret() -> None:
+    """SYNC_JOB_WEB_TOKEN beats the file's value, is a Secret, and joins config.secrets()."""
+    data = edited("web", {"listen": "127.0.0.1:8081", "admin_token": "file-token-0123456789"})
+    config = parse_config(data, env={**ENV_SECRETS, "SYNC_JOB_WEB_TOKEN": "env-token-0123456789"})
+    assert config.web.listen == "127.0.0.1:8081"
+    assert config.web.admin_token == Secret("env-token-0123456789")
+    assert "env-token" not in repr(config)
+    assert Secret("env-token-0123456789") in config.secrets()
+
+
+def test_web_admin_token_placeholder_means_read_only() -> None:
+    """The example's "..." is no token: the page stays read-only instead of failing."""
+    config = parse_config(edited("web", {"admin_token": "..."}), env=ENV_SECRETS)
+    assert config.web.admin_token is None

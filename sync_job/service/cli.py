@@ -21,6 +21,7 @@ from sync_job.service.cli_common import (
     load,
     parse_day,
 )
+from sync_job.service.cli_web import web
 from sync_job.service.logs import configure_logging
 from sync_job.service.metrics import write_textfile_if_configured
 from sync_job.service.progress import make_progress
@@ -196,7 +197,7 @@ def sandbox(ctx: click.Context, state_dir: Path, seed: int | None) -> None:
 
 
 # Commands that live in modules of their own register here, one line each.
-_COMMANDS: tuple[click.Command, ...] = (attention,)
+_COMMANDS: tuple[click.Command, ...] = (attention, web)
 for _command in _COMMANDS:
     main.add_command(_command)
 

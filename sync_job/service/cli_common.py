@@ -29,13 +29,7 @@ def load(ctx: click.Context, *, need_secrets: bool = True) -> Config:
     except ConfigError as exc:
         click.echo(f"error: {exc}", err=True)
         ctx.exit(EXIT_USAGE)
-    secrets = (
-        config.tiktok.app_secret,
-        config.tiktok.access_token,
-        config.tiktok.refresh_token,
-        config.dealpos.client_secret,
-    )
-    register_secrets(s.reveal() for s in secrets)
+    register_secrets(s.reveal() for s in config.secrets())
     return config
 
 

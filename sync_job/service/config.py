@@ -47,6 +47,7 @@ __all__ = [
     "SyncConfig",
     "TikTokConfig",
     "VerifyConfig",
+    "WebConfig",
     "WebhookConfig",
     "find_config_path",
     "load_config",
@@ -56,6 +57,7 @@ __all__ = [
 PLACEHOLDER: Final = "..."
 CONFIG_ENV: Final = "SYNC_JOB_CONFIG"
 DEFAULT_CONFIG: Final = "config.toml"
+MIN_ADMIN_TOKEN_LENGTH: Final = 16
 
 
 class Secret:
@@ -200,6 +202,14 @@ class WebhookConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    """The operator page: where it listens (unset: off) and the token that unlocks its buttons."""
+
+    listen: str | None = None
+    admin_token: Secret | None = None  # without it the page is read-only
+
+
+@dataclass(frozen=True)
 class RetryConfig:
     """How transient failures are retried within a run (both APIs)."""
 
@@ -227,13 +237,16 @@ class Config:
     retry: RetryConfig = field(default_factory=RetryConfig)
     verify: VerifyConfig = field(default_factory=VerifyConfig)
     webhook: WebhookConfig = field(default_factory=WebhookConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     sku_map: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     source: Path | None = None
 
     def secrets(self) -> tuple[Secret, ...]:
         """Return every secret, e.g. to register them with the log redactor."""
         t = self.tiktok
-        return (t.app_secret, t.access_token, t.refresh_token, self.dealpos.client_secret)
+        secrets = (t.app_secret, t.access_token, t.refresh_token, self.dealpos.client_secret)
+        token = self.web.admin_token
+        return secrets if token is None else (*secrets, token)
 
     def shop(self, shop_id: str) -> ShopConfig:
         """Return the shop with this id; raise ConfigError naming the known ids otherwise."""
@@ -445,6 +458,14 @@ def _secret(key: str, value: Any) -> Secret:
     return Secret(text)
 
 
+def _admin_token(key: str, value: Any) -> Secret:
+    """Accept a token long enough that guessing it is hopeless (it unlocks the page's buttons)."""
+    token = _secret(key, value)
+    if len(token.reveal().strip()) < MIN_ADMIN_TOKEN_LENGTH:
+        raise ConfigError(key, f"must be at least {MIN_ADMIN_TOKEN_LENGTH} characters long")
+    return token
+
+
 # --- the schema: which keys exist, how each is read, which are required ---------------------------
 # Defaults live on the dataclasses above (one source of truth); an absent optional key is left out
 # of the constructor arguments so the dataclass default applies.
@@ -558,6 +579,14 @@ _SECTIONS: Final[Mapping[str, tuple[type[Any], Mapping[str, _Key]]]] = {
     ),
     "verify": (VerifyConfig, {"daily": _Key(_bool)}),
     "webhook": (WebhookConfig, {"listen": _Key(_host_port), "path": _Key(_url_path)}),
+    "web": (
+        WebConfig,
+        {
+            "listen": _Key(_host_port),
+            # Optional secret: env SYNC_JOB_WEB_TOKEN or $CREDENTIALS_DIRECTORY/sync_job_web_token.
+            "admin_token": _Key(_admin_token, credential="sync_job_web_token"),
+        },
+    ),
 }
 
 _TOP_LEVEL: Final = (*_SECTIONS, "sku_map")

@@ -35,6 +35,8 @@ from sync_job.service.config import Config
 from sync_job.service.inbox_worker import InboxWorker
 from sync_job.service.metrics import Metrics, MetricsServer, start_server_if_configured
 from sync_job.service.notify import Watchdog, notify, watchdog_timeout
+from sync_job.service.serve import ServerThread
+from sync_job.service.web import start_web_if_configured
 from sync_job.service.webhook import RunningReceiver, start_receiver
 
 __all__ = ["Daemon", "is_auth_failure", "run_daemon"]
@@ -95,6 +97,7 @@ class Daemon:
         self.server: MetricsServer | None = None
         self.receiver: RunningReceiver | None = None
         self.worker: InboxWorker | None = None
+        self.web: ServerThread | None = None
         sched = config.schedule
         idle_limit = sched.interval_seconds + sched.jitter + IDLE_SLACK_SECONDS
         self.watchdog = Watchdog(watchdog_timeout(), idle_limit=idle_limit, clock=monotonic)
@@ -267,6 +270,7 @@ class Daemon:
         previous = self._install_signals()
         self.server = start_server_if_configured(self.config, self.metrics)
         self._start_webhooks()
+        self.web = start_web_if_configured(self.config)
         threading.Thread(target=self._stop_when_asked, name="sync-job-stopper", daemon=True).start()
         self.watchdog.start()
         log.info(
@@ -316,6 +320,8 @@ class Daemon:
         finished = self._wait_for_cycle()
         if self.server is not None:
             self.server.stop()
+        if self.web is not None:
+            self.web.stop()
         if not finished:
             # The state stays safe: an action cut off mid-call is looked up before it is repeated.
             self.abandoned = True

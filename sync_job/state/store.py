@@ -100,6 +100,20 @@ def m003_webhook_inbox(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m004_page_indexes(db: sqlite_utils.Database) -> None:
+    """Indexes the operator page pages and counts by (recent invoices, state counts, chart)."""
+    db.executescript(
+        """
+        CREATE INDEX IF NOT EXISTS ledger_by_updated ON ledger (shop_id, updated_at);
+        CREATE INDEX IF NOT EXISTS ledger_by_state
+            ON ledger (shop_id, record, fulfillment, payment);
+        CREATE INDEX IF NOT EXISTS orders_by_update_time ON orders (shop_id, update_time);
+        CREATE INDEX IF NOT EXISTS attention_by_kind ON attention (shop_id, kind, resolved_at);
+        """
+    )
+
+
 @dataclass(frozen=True)
 class OutboxRow:
     """One outbox action as stored."""

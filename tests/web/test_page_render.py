@@ -1,0 +1,179 @@
+"""The operator page through Flask's test client over a real state file: content, escaping,
+query validation, paging, and that it never shows a secret."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from sync_job.service.web import create_app
+from sync_job.state.store import Store
+from sync_job.state.verifications import VerifyRecord, record_verify
+from tests.web.pagestate import HOSTILE, SHOP, TOKEN, fill, settings
+
+PAGE = f"/shop/{SHOP}"
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> Path:
+    """A filled state file."""
+    path = tmp_path / "sync.db"
+    fill(path).close()
+    return path
+
+
+def client(path: Path, **changes: object) -> FlaskClient:
+    """A test client of the page over `path`."""
+    return create_app(settings(path, **changes)).test_client()  # type: ignore[arg-type]
+
+
+def text(client: FlaskClient, url: str, status: int = 200) -> str:
+    """GET `url`, check the status, return the HTML."""
+    response = client.get(url)
+    assert response.status_code == status, response.data[:500]
+    return response.get_data(as_text=True)
+
+
+def test_page_shows_health_work_quarantine_and_invoices(state: Path) -> None:
+    """Every section carries the state's content, money as merchants write it, times local."""
+    html = text(client(state), PAGE)
+    assert "refused 0" in html  # the attention item
+    assert "5990001" in html and "NO-SUCH-SKU" in html  # the quarantined order and its error
+    assert "TT-5770000000000000001" in html
+    assert "Rp 359.900" in html  # IDR with dots, no decimals
+    assert "in transit" in html  # TikTok status beside the invoice
+    assert "7 of 50" not in html  # the run ended 10 min ago: outside the 3 min quota window
+    assert "7 DealPOS calls" in html
+    assert "14:50" in html  # started 07:50 UTC = 14:50 in Asia/Jakarta
+    assert "none received" in html and "never run" in html  # no webhook, no verify yet
+
+
+def test_single_shop_root_redirects_to_its_page(state: Path) -> None:
+    """/ goes straight to the only shop."""
+    response = client(state).get("/")
+    assert response.status_code == 302 and response.headers["Location"].endswith(PAGE)
+
+
+def test_hostile_order_data_is_escaped(state: Path) -> None:
+    """A product name or DealPOS error with <script> comes back as text, and no script runs."""
+    response = client(state).get(PAGE)
+    html = response.get_data(as_text=True)
+    assert HOSTILE not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script" not in html
+    assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "a_page=0",
+        "a_page=abc",
+        "i_page=99999999999999999999",
+        "i_state=<script>",
+        "i_status=PAID';DROP TABLE ledger;--",
+        "a_kind=<b>x</b>",
+        "i_q=%3Cscript%3Ealert(1)%3C/script%3E",
+        "a_resolved=yes",
+    ],
+)
+def test_hostile_query_strings_get_400_without_echo(state: Path, query: str) -> None:
+    """A bad parameter is a 400 naming the parameter; the value is never echoed raw."""
+    html = text(client(state), f"{PAGE}?{query}", 400)
+    assert query.split("=")[0] in html
+    assert "<script>" not in html and "<b>x</b>" not in html
+
+
+def test_unknown_shop_is_404(state: Path) -> None:
+    """Only configured shops have a page."""
+    text(client(state), "/shop/123", 404)
+
+
+def test_filters_narrow_the_invoice_list(state: Path) -> None:
+    """State, TikTok status and search filters each pick the right invoices."""
+    c = client(state)
+    assert "TT-5770000000000000002" in text(c, f"{PAGE}?i_state=Sent%2BUnpaid")
+    assert "No invoices match this filter" in text(c, f"{PAGE}?i_state=recycled")
+    assert "No invoices match" in text(c, f"{PAGE}?i_status=DELIVERED")
+    one = text(c, f"{PAGE}?i_q=5770000000000000001")
+    assert "TT-5770000000000000001" in one and "TT-5770000000000000002" not in one
+
+
+def test_lists_are_paged(tmp_path: Path) -> None:
+    """45 items: page 1 has 20 and a link to page 2; page 3 has the last 5 and no next link."""
+    path = tmp_path / "sync.db"
+    fill(path, invoices=45, attention=45).close()
+    c = client(path)
+    first = text(c, PAGE)
+    assert len(re.findall(r'data-label="Kind"', first)) == 20
+    assert "a_page=2" in first and "i_page=2" in first
+    last = text(c, f"{PAGE}?a_page=3")
+    assert len(re.findall(r'data-label="Kind"', last)) == 5
+    assert "a_page=4" not in last and "a_page=2" in last
+    assert ">45<" in first  # the open count
+
+
+def test_no_state_file_yet_says_so(tmp_path: Path) -> None:
+    """Before the first run there is no file: the page explains instead of failing."""
+    html = text(client(tmp_path / "none.db"), PAGE)
+    assert "No state yet" in html
+    assert not (tmp_path / "none.db").exists()  # the page never creates the file
+
+
+def test_page_reads_while_a_cycle_holds_a_write_transaction(state: Path) -> None:
+    """The read-only connection is not blocked by a cycle in the middle of its writes."""
+    writer = Store.open(state)
+    writer.begin_batch()
+    writer.raise_attention(SHOP, "1", "rejected", "held", "written but not committed")
+    try:
+        html = text(client(state), PAGE)
+    finally:
+        writer.rollback_batch()
+        writer.close()
+    assert "refused 0" in html and "written but not committed" not in html
+
+
+def test_no_secret_on_any_page(state: Path) -> None:
+    """The admin token never appears, signed in or not, on the page or its errors."""
+    c = client(state)
+    pages = [text(c, PAGE), text(c, "/shop/x", 404), text(c, f"{PAGE}?a_page=0", 400)]
+    c.get(PAGE)
+    with c.session_transaction() as session:
+        csrf = session["csrf"]
+    c.post("/sign-in", data={"csrf": csrf, "token": TOKEN, "next": PAGE})
+    pages.append(text(c, PAGE))
+    assert "Sign out" in pages[-1]
+    assert not any(TOKEN in page for page in pages)
+
+
+def test_last_webhook_and_last_verify_come_from_their_tables(state: Path) -> None:
+    """The inbox's newest delivery and the newest verify (with its findings) show in health."""
+    store = Store.open(state)
+    with store.atomic():
+        store.db.execute(
+            "INSERT INTO webhook_inbox (notification_id, shop_id, type, received_at) "
+            "VALUES ('n1', ?, 1, ?)",
+            (SHOP, 1_800_000_000.0 - 300),
+        )
+    record_verify(
+        store,
+        VerifyRecord(SHOP, "daily", "2027-01-14", "2027-01-14", "2027-01-15T00:10:00+00:00",
+                     "2027-01-15T00:11:00+00:00", "ok", findings={"missing": 2, "state": 1}),
+    )  # fmt: skip
+    store.close()
+    html = text(client(state), PAGE)
+    assert "14:55" in html  # the webhook, 5 min before 15:00 Jakarta
+    assert "3 finding(s)" in html and "2027-01-14" in html
+
+
+def test_old_state_without_webhook_or_verify_tables_says_not_available(state: Path) -> None:
+    """A state file from before those features: health says "not available", never fails."""
+    store = Store.open(state)
+    store.db.execute("DROP TABLE webhook_inbox")
+    store.db.execute("DROP TABLE verify_runs")
+    store.close()
+    html = text(client(state), PAGE)
+    assert html.count("not available") == 2

@@ -4,9 +4,9 @@ It pages TikTok's order and return searches and creates one DealPOS invoice per 
 one keep-alive `requests` session per host, like the engine. No state database, no outbox, no
 retries, no pacing, no logging: whatever the engine spends beyond this is its overhead.
 
-`--env-once` gives it the engine's sessions (sync_job.net.http.EnvOnceSession: the proxy environment
-read once per host rather than on every request), so that the supporting figure compares the
-engine's bookkeeping alone.
+`--env-once` gives it the engine's sessions (sync_job.net.http.environment_session: the proxy
+environment read once when the session is built rather than on every request), so that the
+supporting figure compares the engine's bookkeeping alone.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from sync_job.net.http import EnvOnceSession
+from sync_job.net.http import environment_session
 from sync_job.sandbox import defaults
 from sync_job.tiktok.signing import sign, signed_params
 
@@ -131,7 +131,9 @@ def main(argv: list[str] | None = None) -> None:
     import sys
 
     args = sys.argv[1:] if argv is None else argv
-    session = EnvOnceSession if "--env-once" in args[4:] else requests.Session
+    hosts = args[0], args[1]
+    once = "--env-once" in args[4:]
+    session = (lambda: environment_session(*hosts)) if once else requests.Session
     calls = reference_run(args[0], args[1], (int(args[2]), int(args[3])), session)
     print(calls)
 

@@ -1,4 +1,4 @@
-"""EnvOnceSession: requests' proxy and CA-bundle environment, read once per host."""
+"""environment_session: requests' proxy and CA-bundle environment, read once when it is built."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from typing import Any, ClassVar
 
 import pytest
 import requests
+from requests.utils import select_proxy
 
-from sync_job.net import http
-from sync_job.net.http import EnvOnceSession
+from sync_job.net.http import environment_session
 
 
 class Recorder(BaseHTTPRequestHandler):
@@ -44,40 +44,48 @@ def recorder() -> Iterator[str]:
     server.server_close()
 
 
+def _no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+
 @pytest.mark.parametrize(
     "url", ["http://api.example.test/x", "https://api.example.test/x", "http://127.0.0.1:9/x"]
 )
-def test_merged_settings_match_plain_requests(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
-    """Proxies (with NO_PROXY) and the CA bundle come out as requests itself would set them."""
+def test_settings_match_plain_requests(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    """The proxy a request gets (NO_PROXY honoured) and the CA bundle are requests' own."""
+    _no_proxy_env(monkeypatch)
     monkeypatch.setenv("HTTP_PROXY", "http://proxy.test:3128")
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.test:3129")
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/example-bundle.pem")
-    ours = EnvOnceSession().merge_environment_settings(url, {}, None, None, None)
+    ours = environment_session(url).merge_environment_settings(url, {}, None, None, None)
     theirs = requests.Session().merge_environment_settings(url, {}, None, None, None)
-    assert ours == theirs
-    assert ours["verify"] == "/etc/ssl/certs/example-bundle.pem"
+    assert select_proxy(url, ours["proxies"]) == select_proxy(url, theirs["proxies"])
+    assert ours["verify"] == theirs["verify"] == "/etc/ssl/certs/example-bundle.pem"
 
 
-def test_environment_is_read_once_per_host(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Three requests to one host and one to another read the proxy environment twice."""
-    reads: list[str] = []
-    real = http.get_environ_proxies
-    monkeypatch.setattr(http, "get_environ_proxies", lambda url: reads.append(url) or real(url))
-    session = EnvOnceSession()
-    for url in ("http://a.test/1", "http://a.test/2", "http://a.test/3", "http://b.test/1"):
-        session.merge_environment_settings(url, {}, None, None, None)
-    assert reads == ["http://a.test/1", "http://b.test/1"]
+def test_each_host_gets_its_own_proxy_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two hosts of one client (TikTok's API and auth): NO_PROXY may cover only one of them."""
+    _no_proxy_env(monkeypatch)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.test:3129")
+    monkeypatch.setenv("NO_PROXY", "auth.example.test")
+    session = environment_session("https://api.example.test", "https://auth.example.test")
+    assert select_proxy("https://api.example.test/a", session.proxies) == "http://proxy.test:3129"
+    assert select_proxy("https://auth.example.test/b", session.proxies) is None
 
 
-def test_requests_go_through_the_proxy_the_environment_names(
+def test_environment_is_read_when_the_session_is_built(
     monkeypatch: pytest.MonkeyPatch, recorder: str
 ) -> None:
-    """HTTP_PROXY set before the session is made: a real request reaches the proxy."""
+    """HTTP_PROXY set before the session is made is used; removing it later changes nothing
+    (requests does not read the environment per request)."""
+    _no_proxy_env(monkeypatch)
     monkeypatch.setenv("HTTP_PROXY", recorder)
-    monkeypatch.delenv("NO_PROXY", raising=False)
-    monkeypatch.delenv("no_proxy", raising=False)
-    EnvOnceSession().get("http://dealpos.example.test/api/v3/Outlet", timeout=5)
+    session = environment_session("http://dealpos.example.test")
+    monkeypatch.delenv("HTTP_PROXY")
+    session.get("http://dealpos.example.test/api/v3/Outlet", timeout=5)
     assert Recorder.seen[0][0] == "GET http://dealpos.example.test/api/v3/Outlet HTTP/1.1"
 
 
@@ -91,6 +99,6 @@ def test_netrc_credentials_are_never_added(
     monkeypatch.setenv("NETRC", str(netrc))
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     requests.Session().get(recorder + "/plain", timeout=5)
-    EnvOnceSession().get(recorder + "/ours", timeout=5)
+    environment_session(recorder).get(recorder + "/ours", timeout=5)
     assert Recorder.seen[0][1] is not None and Recorder.seen[0][1].startswith("Basic ")
     assert Recorder.seen[1][1] is None

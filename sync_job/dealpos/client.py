@@ -21,7 +21,7 @@ from sync_job.dealpos.pacer import Pacer
 from sync_job.dealpos.stats import CallStats
 from sync_job.domain import jsonutil
 from sync_job.domain.errors import AuthError, NotFound, PermanentError
-from sync_job.net.http import EnvOnceSession
+from sync_job.net.http import environment_session
 
 __all__ = ["DealposClient"]
 
@@ -92,7 +92,7 @@ class DealposClient:
         self._client_id = client_id
         self._client_secret = client_secret
         self._pacer = pacer
-        self._session = session if session is not None else EnvOnceSession()
+        self._session = session if session is not None else environment_session(base_url)
         self._timeout = (min(timeout, _CONNECT_TIMEOUT_CAP), timeout)
         self._clock = clock
         self._token: str | None = None

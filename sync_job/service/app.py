@@ -16,7 +16,6 @@ from sync_job.domain.windows import WindowRules, day_bounds, range_windows
 from sync_job.engine.cycle import STREAMS, Cycle, CycleDeps, CycleResult
 from sync_job.engine.record import ShopContext
 from sync_job.engine.trigger import work_off_inbox
-from sync_job.net.http import EnvOnceSession
 from sync_job.service.config import Config, ShopConfig
 from sync_job.service.logs import register_secrets
 from sync_job.service.progress import NullProgress, Progress
@@ -89,7 +88,6 @@ def build_tiktok(
         app_secret=tt.app_secret.reveal(),
         initial_tokens=initial,
         token_store=RedactingTokenStore(store),
-        session=EnvOnceSession(),
         timeout=tt.timeout_seconds,
         clock=clock,
         sleep=sleep,
@@ -106,7 +104,6 @@ def build_dealpos(config: Config, *, sleep: Callable[[float], None]) -> DealposC
         client_id=dp.client_id,
         client_secret=dp.client_secret.reveal(),
         pacer=Pacer(dp.rate_limit, dp.rate_window_seconds, sleep=sleep),
-        session=EnvOnceSession(),
         timeout=dp.timeout_seconds,
     )
 

@@ -25,7 +25,7 @@ from sync_job.domain.errors import (
 from sync_job.domain.jsonutil import dumps
 from sync_job.domain.model import Tokens, Window
 from sync_job.domain.redact import scrub
-from sync_job.net.http import EnvOnceSession
+from sync_job.net.http import environment_session
 from sync_job.net.retrying import transient_retrying
 from sync_job.tiktok.envelope import classify
 from sync_job.tiktok.signing import sign, signed_params
@@ -157,7 +157,7 @@ class TikTokClient:
         self._tokens = token_store.load_tokens(app_key) or initial_tokens
         # The access token this client itself obtained last: never proactively refreshed again.
         self._fresh_access_token: str | None = None
-        self._session = session or EnvOnceSession()
+        self._session = session or environment_session(self._base_url, self._auth_url)
         self._timeout = timeout
         self._clock = clock
         self._sleep = sleep

@@ -69,8 +69,9 @@ def test_default_app_waits_through_the_daemons_interruptible_sleep(tmp_path: Pat
     daemon = Daemon(config)
     app = daemon._open_app(config)
     try:
-        assert app.sleep == daemon.sleep
-        assert app.dealpos._pacer._sleep == daemon.sleep
+        # Every wait goes through the run budget, which then waits with the daemon's sleep.
+        assert app.sleep == app.budget.sleep and app.budget._sleep == daemon.sleep
+        assert app.dealpos._pacer._sleep == app.budget.sleep
     finally:
         app.close()
 

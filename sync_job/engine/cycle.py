@@ -18,6 +18,7 @@ from sync_job.domain.errors import AuthError, RemoteError, SyncError
 from sync_job.domain.flow import Mode
 from sync_job.domain.model import Window
 from sync_job.domain.windows import WindowRules, cursor_windows
+from sync_job.engine.budget import BudgetSpent, RunBudget
 from sync_job.engine.push import DealposApi, Pusher, PushTally
 from sync_job.engine.recent import RecentOrders
 from sync_job.engine.record import (
@@ -87,6 +88,7 @@ class CycleDeps:
     should_stop: Callable[[], bool] = lambda: False
     dealpos_stats: Callable[[], tuple[int, int]] = lambda: (0, 0)  # (calls, 429s) so far
     progress: Progress = field(default_factory=NullProgress)
+    budget: RunBudget = field(default_factory=RunBudget)  # none unless the caller sets one
 
 
 def new_run_id() -> str:
@@ -132,6 +134,8 @@ class Cycle:
         store = self.deps.store.copy_to_memory()
         try:
             self._fetch_all(store)
+        except BudgetSpent as exc:
+            self._budget_spent(exc)
         except (RemoteError, Stopped) as exc:
             self._fail(exc)
         except Exception as exc:  # a bug or an unclassified error: contained to this shop
@@ -158,6 +162,9 @@ class Cycle:
             self._push(store, lock)
             if self.deps.should_stop():  # the push ended early for a stop: not a finished run
                 raise Stopped("stop requested")
+            self.deps.budget.check()
+        except BudgetSpent as exc:
+            self._budget_spent(exc)
         except (RemoteError, Stopped, LockBusy) as exc:
             self._fail(exc)
         except Exception as exc:  # a bug or an unclassified error: contained to this shop
@@ -195,12 +202,16 @@ class Cycle:
                 sleep=self.deps.sleep,
                 max_attempts=self.deps.retry.max_attempts,
                 max_backoff=self.deps.retry.max_backoff_seconds,
-                should_stop=self.deps.should_stop,
+                should_stop=lambda: self.deps.should_stop() or self.deps.budget.spent(),
                 heartbeat=heartbeat,
                 recent=self.recent,
             ).drain()
         finally:
             progress.close()
+
+    def _budget_spent(self, exc: BudgetSpent) -> None:
+        """Out of time is not a failure: what is left stays pending for the next run."""
+        log.warning("run budget spent; stopped pushing, the rest stays pending", reason=str(exc))
 
     def _fail(self, exc: Exception) -> None:
         self.result.status = "stopped" if isinstance(exc, Stopped) else "failed"
@@ -255,6 +266,7 @@ class Cycle:
                     )
                     if self.deps.should_stop():
                         raise Stopped("stop requested")
+                    self.deps.budget.check()
                 if self.range_windows is None and not self.dry_run:
                     store.advance_cursor(self.ctx.shop_id, stream, window.end)
                 progress.advance(1)

@@ -13,6 +13,7 @@ from sync_job.domain.flow import Mode
 from sync_job.domain.invoice import InvoiceSettings
 from sync_job.domain.model import Tokens
 from sync_job.domain.windows import WindowRules, day_bounds, range_windows
+from sync_job.engine.budget import RunBudget
 from sync_job.engine.cycle import STREAMS, Cycle, CycleDeps, CycleResult
 from sync_job.engine.record import ShopContext
 from sync_job.engine.trigger import work_off_inbox
@@ -120,6 +121,7 @@ class App:
     sleep: Callable[[float], None] = time.sleep
     should_stop: Callable[[], bool] = lambda: False
     progress: Progress = field(default_factory=NullProgress)
+    budget: RunBudget = field(default_factory=RunBudget)  # `sleep` already goes through it
 
     @classmethod
     def open(
@@ -131,9 +133,11 @@ class App:
     ) -> App:
         """Open the state database and build both clients (no network call yet)."""
         store = Store.open(config.state.path, clock=clock)
-        tiktok = build_tiktok(config, store, clock=clock, sleep=sleep)
-        dealpos = build_dealpos(config, sleep=sleep)
-        return cls(config, store, tiktok, dealpos, clock, sleep)
+        # Every wait of both clients and the pusher goes through the run budget.
+        budget = RunBudget(config.sync.run_budget_seconds, sleep=sleep)
+        tiktok = build_tiktok(config, store, clock=clock, sleep=budget.sleep)
+        dealpos = build_dealpos(config, sleep=budget.sleep)
+        return cls(config, store, tiktok, dealpos, clock, budget.sleep, budget=budget)
 
     def close(self) -> None:
         """Close the state database."""
@@ -154,6 +158,7 @@ class App:
             should_stop=self.should_stop,
             dealpos_stats=lambda: (stats.calls, stats.rate_limited),
             progress=self.progress,
+            budget=self.budget,
         )
 
     def shops(self, only: str | None) -> Sequence[ShopConfig]:
@@ -172,12 +177,18 @@ class App:
         return results
 
     def run_once(self, shop_id: str | None, *, dry_run: bool = False) -> list[CycleResult]:
-        """One real-time cycle per shop."""
+        """One real-time cycle per shop, all within one run budget (`sync.run_budget_seconds`)."""
         deps = self.deps()
-        return self._run_shops(
-            shop_id,
-            lambda shop: Cycle(deps, shop_context(self.config, shop, "realtime"), dry_run=dry_run),
-        )
+        self.budget.start()
+        try:
+            return self._run_shops(
+                shop_id,
+                lambda shop: Cycle(
+                    deps, shop_context(self.config, shop, "realtime"), dry_run=dry_run
+                ),
+            )
+        finally:
+            self.budget.clear()
 
     def run_inbox(self) -> list[CycleResult]:
         """Work off the stored webhook notifications: fetch those orders, record, push."""

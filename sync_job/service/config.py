@@ -127,6 +127,9 @@ class SyncConfig:
     initial_lookback_seconds: int = 86400
     timezone: str = "Asia/Jakarta"
     settle_completed: Literal["download", "always"] = "download"
+    # Wall-clock budget of one `once` (and one daemon cycle): well under the once unit's
+    # TimeoutStartSec (1 h), so a run stuck in Retry-After holds ends on its own, exit 0.
+    run_budget_seconds: int = 1800
 
     @property
     def tz(self) -> ZoneInfo:
@@ -540,6 +543,7 @@ _SECTIONS: Final[Mapping[str, tuple[type[Any], Mapping[str, _Key]]]] = {
             "initial_lookback_seconds": _Key(_int_between(1, 366 * DAY)),
             "timezone": _Key(_timezone),
             "settle_completed": _Key(_choice("download", "always")),
+            "run_budget_seconds": _Key(_int_between(10, 7 * DAY)),
         },
     ),
     "tiktok": (

@@ -5,6 +5,7 @@ This is the embedded default that `make run` shows: no TikTok app or DealPOS ten
 
 from __future__ import annotations
 
+import socket
 import threading
 from pathlib import Path
 from typing import Any
@@ -15,14 +16,29 @@ from sync_job.sandbox import defaults
 from sync_job.sandbox.dealpos_sim import DealposSimulator
 from sync_job.sandbox.generator import LifecycleGenerator
 from sync_job.sandbox.tiktok_sim import TikTokSimulator
+from sync_job.sandbox.webhooks import WebhookSender
 from sync_job.service.config import Config, parse_config
 
 GENERATOR_TICK_SECONDS = 1.0
 
 
-def sandbox_settings(tiktok_url: str, dealpos_url: str, state_dir: Path) -> dict[str, Any]:
+WEBHOOK_PATH = "/tiktok/webhook"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on right now (the daemon binds it a moment later)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def sandbox_settings(
+    tiktok_url: str, dealpos_url: str, state_dir: Path, webhook_listen: str | None = None
+) -> dict[str, Any]:
     """The embedded configuration: short windows and interval so a person sees changes quickly."""
+    hook = {} if webhook_listen is None else {"webhook": {"listen": webhook_listen}}
     return {
+        **hook,
         "state": {"path": str(state_dir / "sync.db")},
         "schedule": {"interval_seconds": 5, "jitter_seconds": 0},
         "sync": {
@@ -72,12 +88,20 @@ def _generate(generator: LifecycleGenerator, stop: threading.Event) -> None:
         generator.step()
 
 
+def _webhook_line(config: Config) -> str:
+    hook = config.webhook
+    if hook.listen is None:
+        return "off (polling alone)"
+    return f"TikTok pushes order changes to http://{hook.listen}{hook.path}"
+
+
 def _banner(config: Config, tiktok: TikTokSimulator, dealpos: DealposSimulator) -> str:
     return (
         "sync-job sandbox: simulated TikTok Shop and DealPOS on this machine\n"
         f"  watch the invoices:  {dealpos.url}/\n"
         f"  TikTok state (JSON): {tiktok.url}/_sandbox/state\n"
         f"  DealPOS state (JSON): {dealpos.url}/_sandbox/state\n"
+        f"  webhooks:            {_webhook_line(config)}\n"
         f"  state database:      {config.state.path}\n"
         f"  DealPOS quota:       {config.dealpos.rate_limit} calls per "
         f"{config.dealpos.rate_window_seconds:g} s\n"
@@ -85,23 +109,40 @@ def _banner(config: Config, tiktok: TikTokSimulator, dealpos: DealposSimulator) 
     )
 
 
-def run_sandbox(state_dir: Path, *, seed: int | None = None) -> int:
-    """Run simulators + generator + daemon until Ctrl-C; returns the exit code."""
+def start_webhooks(tiktok: TikTokSimulator, listen: str) -> WebhookSender:
+    """Make the TikTok simulator send signed webhooks to the daemon's receiver at `listen`."""
+    sender = WebhookSender(
+        f"http://{listen}{WEBHOOK_PATH}", tiktok.app_key, tiktok.app_secret
+    ).start()
+    tiktok.webhooks = sender
+    return sender
+
+
+def run_sandbox(state_dir: Path, *, seed: int | None = None, webhooks: bool = True) -> int:
+    """Run simulators + generator + daemon until Ctrl-C; returns the exit code.
+
+    `webhooks`: the simulator also pushes signed webhooks to the daemon (near real time).
+    """
     from sync_job.service.daemon import (
         run_daemon,
     )  # the daemon pulls in APScheduler: only when needed
 
     state_dir = state_dir.resolve()
     tiktok, dealpos = start_simulators(seed or 0)
+    listen = f"127.0.0.1:{free_port()}" if webhooks else None
+    sender = start_webhooks(tiktok, listen) if listen else None
     stop = threading.Event()
     generator = LifecycleGenerator(tiktok, defaults.TIKTOK_SHOP_ID, seed=seed or 0)
     feeder = threading.Thread(target=_generate, args=(generator, stop), daemon=True)
     try:
-        config = parse_config(sandbox_settings(tiktok.url, dealpos.url, state_dir), env={})
+        settings = sandbox_settings(tiktok.url, dealpos.url, state_dir, listen)
+        config = parse_config(settings, env={})
         click.echo(_banner(config, tiktok, dealpos), err=True)
         feeder.start()
         return run_daemon(config)
     finally:
         stop.set()
+        if sender is not None:
+            sender.stop()
         tiktok.stop()
         dealpos.stop()

@@ -24,6 +24,7 @@ from sync_job.sandbox.tiktok_params import (
     ApiError,
 )
 from sync_job.sandbox.tiktok_tokens import TokenBook, TokenError
+from sync_job.sandbox.webhooks import WebhookSender
 
 Scope = Literal["shop", "app", "token"]
 Handler = Callable[[Request, str], Any]
@@ -85,6 +86,8 @@ class TikTokSimulator(LoopbackServer):
         self._routes = self._route_table()
         # Called with the shop id after each order-search page is cut (tests change data mid-page).
         self.on_orders_page: Callable[[str], None] | None = None
+        # Set to send TikTok's webhooks (status change, line cancelled, return) to a receiver.
+        self.webhooks: WebhookSender | None = None
 
     def _route_table(self) -> dict[tuple[str, str], tuple[Scope, Handler]]:
         # scope: "shop" = signed + shop_cipher, "app" = signed without it, "token" = unsigned
@@ -103,13 +106,26 @@ class TikTokSimulator(LoopbackServer):
         """Create or replace an order (a deep copy is stored)."""
         _require(order, ("id", "status", "create_time", "update_time"))
         with self._lock:
-            self._shop_orders(shop_id)[str(order["id"])] = copy.deepcopy(dict(order))
+            orders = self._shop_orders(shop_id)
+            before = orders.get(str(order["id"]))
+            orders[str(order["id"])] = copy.deepcopy(dict(order))
+        if self.webhooks is not None:
+            for kind in _order_events(before, order):
+                self.webhooks.notify(shop_id, kind, str(order["id"]), str(order["status"]))
 
     def put_return(self, shop_id: str, ret: Mapping[str, Any]) -> None:
         """Create or replace a return record (a deep copy is stored)."""
         _require(ret, ("return_id", "order_id", "return_status", "create_time", "update_time"))
         with self._lock:
-            self._shop_returns(shop_id)[str(ret["return_id"])] = copy.deepcopy(dict(ret))
+            returns = self._shop_returns(shop_id)
+            before = returns.get(str(ret["return_id"]))
+            returns[str(ret["return_id"])] = copy.deepcopy(dict(ret))
+        if (
+            self.webhooks is not None
+            and (before or {}).get("return_status") != ret["return_status"]
+        ):
+            order = self.order(shop_id, str(ret["order_id"])) or {"status": ""}
+            self.webhooks.notify(shop_id, 12, str(ret["order_id"]), str(order["status"]))
 
     def orders(self, shop_id: str) -> list[dict[str, Any]]:
         """Copies of a shop's orders, oldest first."""
@@ -375,6 +391,21 @@ class TikTokSimulator(LoopbackServer):
             raise ApiError(401, CODE_CATCH_ALL, "invalid app_key or app_secret")
         if query.get("grant_type") != grant_type:
             raise params.bad_request(f"grant_type must be {grant_type}")
+
+
+def _cancelled_lines(order: Mapping[str, Any] | None) -> int:
+    lines = (order or {}).get("line_items") or []
+    return sum(1 for line in lines if line.get("display_status") == "CANCELLED")
+
+
+def _order_events(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> list[int]:
+    """The webhook types TikTok sends for this change: 1 status change, 11 a line cancelled."""
+    events = []
+    if before is None or before.get("status") != after.get("status"):
+        events.append(1)
+    if after.get("status") != "CANCELLED" and _cancelled_lines(after) > _cancelled_lines(before):
+        events.append(11)
+    return events
 
 
 def _require(record: Mapping[str, Any], keys: tuple[str, ...]) -> None:

@@ -188,12 +188,18 @@ def run(ctx: click.Context) -> None:
     help="Where the sandbox keeps its state database.",
 )
 @click.option("--seed", type=int, default=None, help="Seed of the order generator.")
+@click.option(
+    "--webhooks/--no-webhooks",
+    default=True,
+    show_default=True,
+    help="The simulated TikTok also pushes signed webhooks to the daemon.",
+)
 @click.pass_context
-def sandbox(ctx: click.Context, state_dir: Path, seed: int | None) -> None:
+def sandbox(ctx: click.Context, state_dir: Path, seed: int | None, webhooks: bool) -> None:
     """Start local TikTok Shop and DealPOS simulators and run the daemon against them."""
     from sync_job.sandbox.runner import run_sandbox
 
-    ctx.exit(run_sandbox(state_dir, seed=seed))
+    ctx.exit(run_sandbox(state_dir, seed=seed, webhooks=webhooks))
 
 
 # Commands that live in modules of their own register here, one line each.

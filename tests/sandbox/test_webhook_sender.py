@@ -65,7 +65,8 @@ def test_order_changes_send_signed_notifications_of_the_right_type(catcher: Catc
     assert order is not None
     sim.put_order(SHOP, {**order, "update_time": order["update_time"] + 1})  # no status change
     sim.put_order(SHOP, {**order, "status": "CANCELLED"})
-    ret = {"return_id": "r-1", "order_id": order_id, "return_status": "RETURN_OR_REFUND_REQUEST_PENDING",
+    pending = "RETURN_OR_REFUND_REQUEST_PENDING"
+    ret = {"return_id": "r-1", "order_id": order_id, "return_status": pending,
            "create_time": 1, "update_time": 1}  # fmt: skip
     sim.put_return(SHOP, ret)
     got = catcher.wait_for(3)

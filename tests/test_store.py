@@ -113,3 +113,48 @@ def test_a_killed_run_is_marked_when_the_next_run_starts(store: Store) -> None:
     store.start_run("r2", "s", "realtime")
     statuses = dict(store.db.execute("SELECT id, status FROM runs").fetchall())
     assert statuses == {"r1": "killed", "r2": "running"}
+
+
+CONFIGURED = Tokens("cfg-access-1111", 0, "cfg-refresh-2222", 0)
+REFRESHED = Tokens("new-access-3333", 1_800_600_000, "new-refresh-4444", 1_900_000_000)
+
+
+def test_stored_pair_wins_while_the_configured_pair_is_the_same(store: Store) -> None:
+    """The configured pair seeds the store once; refreshed pairs then win over it."""
+    assert store.seeded_tokens("app", CONFIGURED) == CONFIGURED
+    store.save_tokens("app", REFRESHED)
+    assert store.seeded_tokens("app", CONFIGURED) == REFRESHED
+
+
+def test_a_changed_configured_pair_replaces_the_stored_one(store: Store) -> None:
+    """A new configured pair (a re-authorization) replaces the stored one."""
+    store.seeded_tokens("app", CONFIGURED)
+    store.save_tokens("app", REFRESHED)
+    new = Tokens("cfg-access-5555", 0, "cfg-refresh-6666", 0)
+    assert store.seeded_tokens("app", new) == new
+    assert store.load_tokens("app") == new
+
+
+def test_a_pair_stored_before_seeds_were_kept_is_not_thrown_away(store: Store) -> None:
+    """Upgrading: a stored pair without a seed was refreshed from the configured one; keep it."""
+    store.save_tokens("app", REFRESHED)  # written as an older version would: no seed
+    assert store.seeded_tokens("app", CONFIGURED) == REFRESHED
+    store.save_tokens("app", Tokens("x-access-7777", 1, "x-refresh-8888", 1))
+    assert store.seeded_tokens("app", CONFIGURED).access_token == "x-access-7777"
+
+
+def test_replace_tokens_keeps_the_configured_pair_from_undoing_it(store: Store) -> None:
+    """`connect` replaces the pair, seeded by the pair configured now: the next run keeps it."""
+    from sync_job.state.tokens import seed_of
+
+    store.seeded_tokens("app", CONFIGURED)
+    store.replace_tokens("app", REFRESHED, seed=seed_of("cfg-access-1111", "cfg-refresh-2222"))
+    assert store.seeded_tokens("app", CONFIGURED) == REFRESHED
+
+
+def test_the_seed_is_not_the_token_values(store: Store) -> None:
+    """Only a fingerprint of the configured pair is stored beside it, never its values."""
+    store.seeded_tokens("app", CONFIGURED)
+    store.save_tokens("app", REFRESHED)
+    (seed,) = store.db.execute("SELECT seed FROM tokens").fetchone()
+    assert len(seed) == 64 and "cfg" not in seed

@@ -165,6 +165,13 @@ class TikTokSimulator(LoopbackServer):
         with self._lock:
             self._tokens.expire_access(self.clock())
 
+    def reauthorize(self) -> tuple[str, str]:
+        """Revoke every earlier token and issue a new (access, refresh) pair: a re-authorization."""
+        with self._lock:
+            self._tokens.revoke_all()
+            data = self._tokens.issue(self.clock())
+            return data["access_token"], data["refresh_token"]
+
     def set_faults(self, faults: FaultConfig) -> None:
         """Switch fault injection to a new configuration."""
         self.faults.configure(faults)

@@ -77,6 +77,11 @@ class TokenBook:
         if now >= expiry:
             raise TokenError(105002, "Expired credentials: the access token has expired")
 
+    def revoke_all(self) -> None:
+        """Forget every token issued so far (the seller revoked the app, or re-authorized it)."""
+        self.access.clear()
+        self.refresh.clear()
+
     def expire_access(self, now: float) -> None:
         """Make every access token issued so far expire now."""
         for token in self.access:

@@ -21,6 +21,7 @@ from sync_job.service.config import Config, ShopConfig
 from sync_job.service.logs import register_secrets
 from sync_job.service.progress import NullProgress, Progress
 from sync_job.state.store import Store
+from sync_job.state.tokens import seed_of
 from sync_job.tiktok.client import TikTokClient
 
 
@@ -76,12 +77,23 @@ class RedactingTokenStore:
         self.store.save_tokens(app_key, tokens)
 
 
+def configured_seed(config: Config) -> str:
+    """The fingerprint of the token pair configured now (env, credentials or config.toml)."""
+    tt = config.tiktok
+    return seed_of(tt.access_token.reveal(), tt.refresh_token.reveal())
+
+
 def build_tiktok(
     config: Config, store: Store, *, clock: Callable[[], float], sleep: Callable[[float], None]
 ) -> TikTokClient:
-    """A TikTok client whose refreshed tokens live in the state database."""
+    """A TikTok client whose refreshed tokens live in the state database.
+
+    The stored pair wins over the configured one until the configured pair changes; then the
+    new configured pair replaces it (see state/tokens.py).
+    """
     tt = config.tiktok
-    initial = Tokens(tt.access_token.reveal(), 0, tt.refresh_token.reveal(), 0)
+    configured = Tokens(tt.access_token.reveal(), 0, tt.refresh_token.reveal(), 0)
+    initial = store.seeded_tokens(tt.app_key, configured)
     return TikTokClient(
         base_url=tt.base_url,
         auth_url=tt.auth_url,

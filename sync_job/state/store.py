@@ -22,6 +22,7 @@ from sqlite_utils import Migrations
 from sync_job.domain import jsonutil
 from sync_job.domain.flow import Action, InvoiceState
 from sync_job.domain.model import Tokens
+from sync_job.state import tokens
 
 migrations = Migrations("sync_job")
 WAL_ATTEMPTS = 250  # x 20 ms: how long opening waits for a racing process to set up the file
@@ -112,6 +113,12 @@ def m004_page_indexes(db: sqlite_utils.Database) -> None:
         CREATE INDEX IF NOT EXISTS attention_by_kind ON attention (shop_id, kind, resolved_at);
         """
     )
+
+
+@migrations()
+def m005_token_seed(db: sqlite_utils.Database) -> None:
+    """Remember which configured token pair seeded the stored one (see state/tokens.py)."""
+    db.execute("ALTER TABLE tokens ADD COLUMN seed TEXT")
 
 
 @dataclass(frozen=True)
@@ -282,30 +289,25 @@ class Store:
 
     def load_tokens(self, app_key: str) -> Tokens | None:
         """The newest TikTok tokens saved for this app, if any."""
-        row = self._one("SELECT * FROM tokens WHERE app_key = ?", (app_key,))
-        if row is None:
-            return None
-        return Tokens(
-            row["access_token"],
-            row["access_expires_at"],
-            row["refresh_token"],
-            row["refresh_expires_at"],
-        )
+        return tokens.load_tokens(self.db.conn, app_key)
 
-    def save_tokens(self, app_key: str, tokens: Tokens) -> None:
-        """Persist both new tokens in one write (a refresh invalidates the old refresh token)."""
+    def save_tokens(self, app_key: str, pair: Tokens) -> None:
+        """Persist a refreshed pair in one write (a refresh invalidates the old refresh token)."""
         with self.atomic():
-            self.db.execute(
-                "INSERT OR REPLACE INTO tokens VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    app_key,
-                    tokens.access_token,
-                    tokens.access_expires_at,
-                    tokens.refresh_token,
-                    tokens.refresh_expires_at,
-                    self.now(),
-                ),
-            )
+            tokens.save_refreshed(self.db.conn, app_key, pair, self.clock)
+
+    def replace_tokens(self, app_key: str, pair: Tokens, *, seed: str | None) -> None:
+        """Put `pair` in place of the stored one (`sync-job connect`, a new configured pair).
+
+        `seed`: `tokens.seed_of(...)` of the pair configured now, so that configured pair does not
+        replace this one on the next run (only a change of the configured pair does).
+        """
+        with self.atomic():
+            tokens.replace_tokens(self.db.conn, app_key, pair, seed=seed, clock=self.clock)
+
+    def seeded_tokens(self, app_key: str, configured: Tokens) -> Tokens:
+        """The pair to start from: the stored one, or the configured one once it changed."""
+        return tokens.seeded_tokens(self.db.conn, app_key, configured, self.clock)
 
     # -- cursors ----------------------------------------------------------------------------------
 

@@ -5,8 +5,13 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import re
+import subprocess
+import sys
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
 import pytest
 import structlog
@@ -207,3 +212,75 @@ def test_capture_logs_still_works_after_configure() -> None:
     with structlog.testing.capture_logs() as captured:
         log.info("captured", n=1)
     assert captured == [{"event": "captured", "n": 1, "log_level": "info"}]
+
+
+def _journal_file(tmp_path: Path) -> tuple[TextIO, dict[str, str]]:
+    """A file standing in for journald's stream, and the JOURNAL_STREAM that names it."""
+    stream = (tmp_path / "journal").open("w", encoding="utf-8")
+    info = os.fstat(stream.fileno())
+    return stream, {"JOURNAL_STREAM": f"{info.st_dev}:{info.st_ino}"}
+
+
+def test_under_journald_every_line_starts_with_its_syslog_priority(tmp_path: Path) -> None:
+    """With stderr as the journal stream, `<N>` leads each line (journald stores it as the
+    priority, so `journalctl -p crit` finds the critical ones); the rest is the usual JSON."""
+    stream, env = _journal_file(tmp_path)
+    configure_logging(stream=stream, env=env, verbose=True)
+    log = structlog.get_logger("sync_job.service.daemon")
+    log.critical("authentication keeps failing")
+    log.error("cycle crashed")
+    logging.getLogger("urllib3.connectionpool").warning("connection pool is full")
+    log.info("cycle finished")
+    log.debug("window done")
+    try:
+        raise ValueError("boom\nsecond line")
+    except ValueError:
+        log.exception("cycle crashed")
+    stream.close()
+    written = (tmp_path / "journal").read_text().splitlines()
+    assert [line[:3] for line in written] == ["<2>", "<3>", "<4>", "<6>", "<7>", "<3>"]
+    events = [json.loads(line[3:])["event"] for line in written]
+    assert events[0] == "authentication keeps failing" and events[2] == "connection pool is full"
+    assert "second line" in json.loads(written[-1][3:])["exception"]
+
+
+def test_no_priority_prefix_when_the_journal_stream_is_another_file(tmp_path: Path) -> None:
+    """JOURNAL_STREAM inherited by a process whose stderr goes elsewhere: plain JSON lines."""
+    stream, env = _journal_file(tmp_path)
+    other = (tmp_path / "other").open("w", encoding="utf-8")
+    configure_logging(stream=other, env=env)
+    structlog.get_logger().critical("plain")
+    other.close()
+    stream.close()
+    assert json.loads((tmp_path / "other").read_text())["event"] == "plain"
+    configure_logging(stream=io.StringIO(), env=env)  # no file behind the stream: no prefix
+
+
+def test_the_command_under_journald_prefixes_its_lines(tmp_path: Path) -> None:
+    """`sync-job once` run as systemd runs it (stderr = the journal stream): every log line
+    carries a priority, warnings and errors below 6."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[tiktok]\nbase_url = "http://127.0.0.1:9"\nauth_url = "http://127.0.0.1:9"\n'
+        'app_key = "k"\n[[tiktok.shops]]\nid = "s1"\ncipher = "c1"\noutlet = "Online Store"\n'
+        '[dealpos]\nbase_url = "http://127.0.0.1:9"\nclient_id = "c"\n'
+        "[retry]\nmax_attempts = 1\n"
+    )
+    secrets = {
+        name: f"{name.lower()}-JRNL"
+        for name in ("TIKTOK_APP_SECRET", "TIKTOK_ACCESS_TOKEN", "TIKTOK_REFRESH_TOKEN")
+    }
+    stream, env = _journal_file(tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "sync_job", "--config", str(config), "once"],
+        stderr=stream,
+        stdout=subprocess.DEVNULL,
+        env={**os.environ, **secrets, "DEALPOS_CLIENT_SECRET": "dp-JRNL", **env},
+        timeout=60,
+        check=False,
+    )
+    stream.close()
+    written = (tmp_path / "journal").read_text().splitlines()
+    assert proc.returncode == 1, written
+    assert written and all(re.match(r"<[2-7]>\{", line) for line in written), written
+    assert any(int(line[1]) < 6 for line in written)

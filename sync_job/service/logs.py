@@ -1,21 +1,27 @@
 """Logging set-up: structlog and stdlib records rendered alike, JSON or console, redacted.
 
-Records from `requests`, `urllib3` and `apscheduler` (stdlib logging) go through a
-`ProcessorFormatter`; our own structlog loggers run the same processors and renderer directly and
-write to the same handler's stream under its lock (skipping the stdlib record machinery, which
-cost more than the rest of a log line). Every line has the same shape: ISO UTC timestamp, level,
-logger name, the bound contextvars (`run_id`, `shop_id`, ...), then the event.
+structlog's documented stdlib integration: our structlog loggers are stdlib loggers underneath
+(`LoggerFactory` + `ProcessorFormatter.wrap_for_formatter`), and one `ProcessorFormatter` on one
+handler renders their events and the records of `requests`, `urllib3` and `apscheduler` alike.
+Every line has the same shape: ISO UTC timestamp, level, logger name, the bound contextvars
+(`run_id`, `shop_id`, ...), then the event.
 
-Logs go to stderr by default so stdout stays clean for `status --json`.
+Logs go to stderr by default so stdout stays clean for `status --json`. Under systemd, when
+stderr is the journal's stream (`JOURNAL_STREAM` names it), each line starts with its syslog
+priority (`<2>` critical ... `<7>` debug), which journald strips and stores, so that
+`journalctl -p crit` finds the critical lines.
+
+Event names are short lower-case phrases, "<what> <happened>" ("cycle finished", "tiktok call
+retrying"); the details go in keys, never in the phrase.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
+import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Final, TextIO
 
 import structlog
@@ -136,44 +142,48 @@ def _final_processors(json: bool, colors: bool) -> list[Processor]:
     ]
 
 
-def _formatter(json: bool, colors: bool) -> logging.Formatter:
-    """The formatter of stdlib records (requests, urllib3, apscheduler)."""
+# Syslog priorities (sd-daemon(3)) of the level names structlog and logging use.
+_PRIORITIES: Final = {
+    "critical": 2,
+    "fatal": 2,
+    "error": 3,
+    "exception": 3,
+    "warning": 4,
+    "warn": 4,
+    "info": 6,
+    "debug": 7,
+}
+
+
+def _syslog_priority_prefix(logger: WrappedLogger, method_name: str, rendered: Any) -> str:
+    """Processor after the renderer: put `<N>` (the line's priority) before every line."""
+    prefix = f"<{_PRIORITIES.get(method_name, 6)}>"
+    return prefix + str(rendered).replace("\n", "\n" + prefix)
+
+
+def _formatter(*, json: bool, colors: bool, journald: bool) -> logging.Formatter:
+    """The one formatter of every record, structlog's and the libraries' alike."""
+    tail: list[Processor] = [_syslog_priority_prefix] if journald else []
     return structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=_shared_processors(),
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             *_final_processors(json, colors),
+            *tail,
         ],
     )
 
 
-class HandlerWriter:
-    """The logger under our structlog loggers: writes rendered lines to the handler's stream."""
-
-    def __init__(self, name: str, handler: logging.StreamHandler[TextIO]) -> None:
-        self.name = name  # read by add_logger_name
-        self._handler = handler
-
-    def msg(self, message: str) -> None:
-        """Write one rendered line (under the handler's lock: stdlib lines never interleave)."""
-        handler = self._handler
-        with handler.lock or contextlib.nullcontext():
-            try:
-                handler.stream.write(message + "\n")
-                handler.stream.flush()
-            except (OSError, ValueError):  # a closed or broken stream must not stop a sync
-                pass
-
-    debug = info = warning = warn = error = critical = exception = fatal = log = msg
-
-
-def _writer_factory(handler: logging.StreamHandler[TextIO]) -> Any:
-    """structlog's logger factory: a HandlerWriter named after the module that asked."""
-
-    def make(*args: Any) -> HandlerWriter:
-        return HandlerWriter(str(args[0]) if args else "sync_job", handler)
-
-    return make
+def is_journal_stream(stream: TextIO, env: Mapping[str, str]) -> bool:
+    """True when `stream` is the journal stream systemd names in $JOURNAL_STREAM ("dev:inode")."""
+    device, sep, inode = env.get("JOURNAL_STREAM", "").partition(":")
+    if not sep:
+        return False
+    try:
+        info = os.fstat(stream.fileno())
+    except (AttributeError, OSError, ValueError):  # no file behind it (StringIO), or closed
+        return False
+    return (str(info.st_dev), str(info.st_ino)) == (device, inode)
 
 
 def _is_tty(stream: TextIO) -> bool:
@@ -201,19 +211,28 @@ def _install_handler(
 
 
 def configure_logging(
-    *, verbose: bool = False, json: bool | None = None, stream: TextIO | None = None
+    *,
+    verbose: bool = False,
+    json: bool | None = None,
+    stream: TextIO | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> None:
     """Set up structlog and stdlib logging; safe to call again (replaces the previous set-up)."""
     stream = sys.stderr if stream is None else stream
     tty = _is_tty(stream)
     as_json = not tty if json is None else json
     level = logging.DEBUG if verbose else logging.INFO
-    handler = _install_handler(stream, _formatter(json=as_json, colors=tty), level)
+    journald = is_journal_stream(stream, os.environ if env is None else env)
+    formatter = _formatter(json=as_json, colors=tty and not journald, journald=journald)
+    _install_handler(stream, formatter, level)
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.WARNING)
     structlog.configure(
-        processors=[*_shared_processors(), *_final_processors(as_json, tty)],
-        logger_factory=_writer_factory(handler),
+        processors=[
+            *_shared_processors(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
         # Filters by level before any processor runs: a debug call costs ~1 µs when not shown.
         wrapper_class=structlog.make_filtering_bound_logger(level),
         # Not cached: tests (structlog.testing.capture_logs) and re-configuration must take effect

@@ -21,6 +21,7 @@ from sync_job.dealpos.pacer import Pacer
 from sync_job.dealpos.stats import CallStats
 from sync_job.domain import jsonutil
 from sync_job.domain.errors import AuthError, NotFound, PermanentError
+from sync_job.net.deadline import request_bounded
 from sync_job.net.http import environment_session
 
 __all__ = ["DealposClient"]
@@ -211,7 +212,8 @@ class DealposClient:
         self._pacer.wait_turn()
         started = time.perf_counter()
         try:
-            outcome: Outcome = self._session.request(
+            outcome: Outcome = request_bounded(
+                self._session,
                 endpoint.method,
                 self._base + endpoint.path,
                 params=params,

@@ -25,6 +25,7 @@ from sync_job.domain.errors import (
 from sync_job.domain.jsonutil import dumps
 from sync_job.domain.model import Tokens, Window
 from sync_job.domain.redact import scrub
+from sync_job.net.deadline import request_bounded
 from sync_job.net.http import environment_session
 from sync_job.net.retrying import transient_retrying
 from sync_job.tiktok.envelope import classify
@@ -302,8 +303,8 @@ class TikTokClient:
         self.calls[path] += 1
         outcome: requests.Response | requests.RequestException
         try:
-            outcome = self._session.request(
-                method, url, data=body, headers=dict(headers), timeout=self._timeout
+            outcome = request_bounded(
+                self._session, method, url, data=body, headers=dict(headers), timeout=self._timeout
             )
         except requests.RequestException as exc:
             outcome = exc

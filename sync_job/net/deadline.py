@@ -54,7 +54,7 @@ def request_bounded(
         response.close()
         raise
     response._content = body  # what `.content` returns from now on
-    response._content_consumed = True
+    response._content_consumed = True  # type: ignore[attr-defined]
     response.close()  # the body is fully read: the connection goes back to the pool
     return response
 

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test check lint format bench clean
+.PHONY: install browser run test check lint format bench clean
 
 install: $(STAMP)
 
@@ -14,10 +14,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Headless Chromium for the operator page's browser tests: Debian's chromium + chromium-driver,
+# installed only when missing and only as root (elsewhere those tests skip and say why).
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing chromium and chromium-driver for the browser tests"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq chromium chromium-driver >/dev/null; } \
+	    || echo "could not install Chromium: the browser tests will skip"; \
+	  fi; \
+	fi
+
 run: install
 	$(BIN)/sync-job sandbox
 
-test: install
+test: install browser
 	$(BIN)/python -m pytest
 
 lint: install

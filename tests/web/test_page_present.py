@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sync_job.service.web.present import age, build_chart, local_time, money
+from sync_job.service.web.present import age, build_chart, duration, local_time, money
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC).timestamp()
@@ -66,3 +66,8 @@ def test_chart_with_the_quota_far_above_says_so() -> None:
     first = int(NOW) // 3600 - 47
     chart = build_chart(first, 48, {first: 3}, {first: 7}, 1000, JAKARTA)
     assert chart.top == 10 and chart.quota_y is None and chart.peak_share == 0
+
+
+def test_quota_windows_read_naturally() -> None:
+    """DealPOS's 180 s window is "3 min"; a test's 1 s window stays in seconds."""
+    assert [duration(180), duration(1), duration(7200)] == ["3 min", "1 s", "2 h"]

@@ -106,6 +106,7 @@ def _filters(app: Flask, settings: PageSettings) -> None:
     app.add_template_filter(lambda v: present.local_time(v, zone, settings.clock()), "local")
     app.add_template_filter(lambda v: present.age(v, settings.clock()), "age")
     app.add_template_filter(lambda n: f"{int(n or 0):,}".replace(",", "."), "count")
+    app.add_template_filter(present.duration, "duration")
 
     @app.context_processor
     def _common() -> dict[str, Any]:

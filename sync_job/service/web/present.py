@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 
-__all__ = ["Chart", "age", "build_chart", "local_time", "money"]
+__all__ = ["Chart", "age", "build_chart", "duration", "local_time", "money", "parse_time"]
 
 # Currency -> (symbol, thousands separator, decimal separator, decimals), as shops there write it.
 _CURRENCIES: dict[str, tuple[str, str, str, int]] = {
@@ -65,6 +65,15 @@ def age(iso_or_ts: str | int | float | None, now: float) -> str:
     if hours < 48:
         return f"{hours} h {minutes % 60} min"
     return f"{hours // 24} d {hours % 24} h"
+
+
+def duration(seconds: float) -> str:
+    """A window length: `45 s`, `3 min`, `2 h`."""
+    if seconds < 120:
+        return f"{seconds:g} s"
+    if seconds < 7200:
+        return f"{seconds / 60:g} min"
+    return f"{seconds / 3600:g} h"
 
 
 def parse_time(value: str | int | float | None) -> datetime | None:

@@ -46,10 +46,16 @@ def make_config(
 
 
 def result(
-    shop: str = "shop1", status: str = "ok", error: str | None = None, **counts: Any
+    shop: str = "shop1",
+    status: str = "ok",
+    error: str | None = None,
+    kind: str | None = None,
+    **counts: Any,
 ) -> CycleResult:
-    """A finished cycle's result with the given counts."""
-    return CycleResult(shop, "run-" + shop, "realtime", status=status, error=error, counts=counts)
+    """A finished cycle's result with the given counts (`kind`: the error's class name)."""
+    return CycleResult(
+        shop, "run-" + shop, "realtime", status=status, error=error, error_kind=kind, counts=counts
+    )
 
 
 class StubApp:

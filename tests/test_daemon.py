@@ -122,7 +122,9 @@ def test_app_that_cannot_open_is_retried_next_interval(tmp_path: Path) -> None:
 
 def test_repeated_auth_failures_are_reported_loudly(tmp_path: Path) -> None:
     """Three auth failures in a row log critical (per shop); success afterwards says so."""
-    failing = [result(status="failed", error="DealPOS did not issue a token: 401")]
+    failing = [
+        result(status="failed", error="DealPOS did not issue a token: 401", kind="AuthError")
+    ]
     outcomes = iter([failing, failing, failing, [result()]])
     daemon, _ = stub_daemon(tmp_path, lambda app: next(outcomes))
     with capture_logs() as logs:
@@ -138,21 +140,18 @@ def test_repeated_auth_failures_are_reported_loudly(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("status", "error", "kind", "expected"),
     [
-        ("failed", "token refresh refused, re-authorize the app: 401", None, True),
-        ("failed", "IP address is not on the app's IP allow list", None, True),
-        ("failed", "TikTok unreachable: connection refused", None, False),
-        ("ok", None, None, False),
         ("failed", "whatever the text says", "AuthError", True),
+        ("failed", "token refresh refused, re-authorize the app: 401", "PermanentError", False),
         ("failed", "token in a transient message", "TransientError", False),
+        ("stopped", "stop requested", "Stopped", False),
+        ("ok", None, None, False),
     ],
 )
 def test_auth_failure_detection(
     status: str, error: str | None, kind: str | None, expected: bool
 ) -> None:
-    """Auth failures are told by the error kind when known, else by the client's wording."""
-    res = result(status=status, error=error)
-    if kind is not None:
-        res.error_kind = kind  # type: ignore[attr-defined]
+    """Auth failures are told by the error kind the cycle records, never by the message's words."""
+    res = result(status=status, error=error, kind=kind)
     assert is_auth_failure(res) is expected
 
 

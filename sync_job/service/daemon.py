@@ -57,17 +57,11 @@ SLEEP_STEP_SECONDS = 1.0
 # On a stop request a wait with at most this left is finished (the call after it goes out and
 # is recorded); a longer one ends at once with Stopped.
 STOP_WAIT_LIMIT_SECONDS = 5.0
-# Words of the messages the clients give their AuthErrors, until CycleResult names the kind.
-_AUTH_WORDS = ("auth", "token", "credential", "allow list", "scope")
 
 
 def is_auth_failure(result: CycleResult) -> bool:
     """True when a shop's cycle failed because credentials or permissions were refused."""
-    kind = getattr(result, "error_kind", None)
-    if kind is not None:
-        return bool(kind == "AuthError")
-    error = (result.error or "").lower()
-    return result.status == "failed" and any(word in error for word in _AUTH_WORDS)
+    return result.status == "failed" and result.error_kind == "AuthError"
 
 
 class Daemon:

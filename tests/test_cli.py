@@ -77,7 +77,7 @@ def test_missing_secret_is_named_without_values(tmp_path: Path) -> None:
 def test_unknown_shop_is_a_usage_error(tmp_path: Path) -> None:
     """--shop with an id that is not configured exits 2."""
     code, _, err = invoke(["--config", str(write_config(tmp_path)), "once", "--shop", "nope"])
-    assert code == 2 and "nope" in err
+    assert code == 2 and "no shop with id 'nope' (configured: shop1)" in err  # Config.shop
 
 
 def test_status_json_on_a_fresh_state(tmp_path: Path) -> None:

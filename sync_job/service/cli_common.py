@@ -35,9 +35,12 @@ def load(ctx: click.Context, *, need_secrets: bool = True) -> Config:
 
 def check_shop(ctx: click.Context, config: Config, shop: str | None) -> None:
     """Exit 2 when --shop names a shop the config does not have."""
-    if shop is not None and shop not in {s.id for s in config.tiktok.shops}:
-        known = ", ".join(s.id for s in config.tiktok.shops)
-        click.echo(f"error: --shop {shop}: no such shop in the config (known: {known})", err=True)
+    if shop is None:
+        return
+    try:
+        config.shop(shop)
+    except ConfigError as exc:
+        click.echo(f"error: --shop {shop}: {exc.problem}", err=True)
         ctx.exit(EXIT_USAGE)
 
 

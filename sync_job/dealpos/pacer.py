@@ -62,7 +62,6 @@ class Pacer:
         self._in_flight = 0
         self._hold_until = -math.inf
         self._lock = threading.Lock()
-        self.waited = 0.0  # total seconds spent waiting, for run summaries and benchmarks
 
     @property
     def max_hold(self) -> float:
@@ -77,9 +76,7 @@ class Pacer:
                 delay = self._delay(self._clock())
                 if delay <= 0:
                     self._in_flight += 1
-                    waited = self._clock() - start
-                    self.waited += waited
-                    return waited
+                    return self._clock() - start
             self._sleep(delay)  # never sleep holding the lock: other threads must record
 
     def record(
@@ -101,11 +98,6 @@ class Pacer:
             hold = self._hold_from(headers, status, retry_after)
             if hold is not None:
                 self._hold_until = max(self._hold_until, now + min(hold, self.max_hold))
-
-    def hold_remaining(self) -> float:
-        """Seconds until a server-imposed hold ends (0 when none)."""
-        with self._lock:
-            return max(self._hold_until - self._clock(), 0.0)
 
     def _delay(self, now: float) -> float:
         hold = self._hold_until - now

@@ -14,8 +14,6 @@ Fulfillment = Literal["Unsent", "Sent"]
 Payment = Literal["Unpaid", "Paid"]
 ActionKind = Literal["create", "send", "pay", "delete"]
 
-ACTION_ORDER: tuple[ActionKind, ...] = ("create", "send", "pay", "delete")
-
 PAID_UNSENT = frozenset(
     {"ON_HOLD", "AWAITING_SHIPMENT", "PARTIALLY_SHIPPING", "AWAITING_COLLECTION"}
 )

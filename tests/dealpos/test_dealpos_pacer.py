@@ -84,7 +84,6 @@ def test_wait_turn_returns_the_seconds_waited(fake: FakeClock) -> None:
     fake.advance(1.0)
     pacer.record(None, 200)
     assert pacer.wait_turn() == pytest.approx(5.0)
-    assert pacer.waited == pytest.approx(5.0)
 
 
 def test_a_call_in_flight_holds_its_slot(fake: FakeClock) -> None:
@@ -135,7 +134,6 @@ def test_429_retry_after_seconds_holds_calls(fake: FakeClock) -> None:
     pacer = make_pacer(fake, limit=50, window=180.0)
     pacer.wait_turn()
     pacer.record({"Retry-After": "12"}, 429)
-    assert pacer.hold_remaining() == pytest.approx(12.0)
     assert pacer.wait_turn() == pytest.approx(12.0)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -76,6 +77,10 @@ class RedactingTokenStore:
         register_secrets([tokens.access_token, tokens.refresh_token])
         self.store.save_tokens(app_key, tokens)
 
+    def tokens_locked(self) -> contextlib.AbstractContextManager[None]:
+        """The state DB's write lock, which every process takes to write tokens."""
+        return self.store.tokens_locked()
+
 
 def configured_seed(config: Config) -> str:
     """The fingerprint of the token pair configured now (env, credentials or config.toml)."""
@@ -134,6 +139,7 @@ class App:
     should_stop: Callable[[], bool] = lambda: False
     progress: Progress = field(default_factory=NullProgress)
     budget: RunBudget = field(default_factory=RunBudget)  # `sleep` already goes through it
+    token_store: Store | None = None  # the tokens' own connection to the state file
 
     @classmethod
     def open(
@@ -147,13 +153,29 @@ class App:
         store = Store.open(config.state.path, clock=clock)
         # Every wait of both clients and the pusher goes through the run budget.
         budget = RunBudget(config.sync.run_budget_seconds, sleep=sleep)
-        tiktok = build_tiktok(config, store, clock=clock, sleep=budget.sleep)
+        # Token writes go through a connection of their own, so they commit at once and never
+        # join (or wait on) whatever transaction the cycle has open on `store`.
+        token_store = store.second_connection()
+        tiktok = build_tiktok(config, token_store, clock=clock, sleep=budget.sleep)
         dealpos = build_dealpos(config, sleep=budget.sleep)
-        return cls(config, store, tiktok, dealpos, clock, budget.sleep, budget=budget)
+        return cls(
+            config,
+            store,
+            tiktok,
+            dealpos,
+            clock,
+            budget.sleep,
+            budget=budget,
+            token_store=token_store,
+        )
 
     def close(self) -> None:
-        """Close the state database."""
-        self.store.close()
+        """Close the state database (both connections)."""
+        try:
+            if self.token_store is not None and self.token_store is not self.store:
+                self.token_store.close()
+        finally:
+            self.store.close()
 
     def deps(self) -> CycleDeps:
         """The cycle's collaborators."""

@@ -305,9 +305,20 @@ class Store:
         with self.atomic():
             tokens.replace_tokens(self.db.conn, app_key, pair, seed=seed, clock=self.clock)
 
+    @contextlib.contextmanager
+    def tokens_locked(self) -> Iterator[None]:
+        """Hold the database's write lock (BEGIN IMMEDIATE) around a token read-refresh-save."""
+        with tokens.immediate(self.db.conn):
+            yield
+
     def seeded_tokens(self, app_key: str, configured: Tokens) -> Tokens:
         """The pair to start from: the stored one, or the configured one once it changed."""
         return tokens.seeded_tokens(self.db.conn, app_key, configured, self.clock)
+
+    def second_connection(self) -> Store:
+        """Another Store on the same file (the same one for an in-memory store)."""
+        row = self.db.execute("PRAGMA database_list").fetchone()
+        return Store.open(Path(row[2]), clock=self.clock) if row and row[2] else self
 
     # -- cursors ----------------------------------------------------------------------------------
 

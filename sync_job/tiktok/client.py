@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import itertools
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -49,12 +50,17 @@ _UNSCOPED_PREFIXES = ("/authorization/", "/seller/")
 # Expiry values are documented as absolute Unix times; anything this small can only be a relative
 # "expires in" value, which read as absolute would look long expired and refresh on every call.
 _RELATIVE_EXPIRY_LIMIT = 1_000_000_000
+# Per call: take up another process's newer pair once, then refresh once.
+MAX_RENEWALS = 2
+# The refresh runs under the state DB's write lock, which other processes wait on for up to 30 s
+# (busy_timeout): a refresh request never waits longer than this.
+REFRESH_TIMEOUT_SECONDS = 20.0
 
 _log = structlog.get_logger(__name__)
 
 
 class TokenStore(Protocol):
-    """Where refreshed tokens live between runs (the state database)."""
+    """Where refreshed tokens live between runs (the state database), shared by processes."""
 
     def load_tokens(self, app_key: str) -> Tokens | None:
         """Return the stored tokens for this app, or None if none were saved yet."""
@@ -62,6 +68,10 @@ class TokenStore(Protocol):
 
     def save_tokens(self, app_key: str, tokens: Tokens) -> None:
         """Persist both tokens in one write."""
+        ...
+
+    def tokens_locked(self) -> contextlib.AbstractContextManager[None]:
+        """Hold the lock every process takes to write tokens, around a read-refresh-save."""
         ...
 
 
@@ -121,10 +131,15 @@ class _Request:
 
 @dataclass
 class _Recovery:
-    """The once-per-call recoveries already spent (token refresh, re-stamp)."""
+    """The once-per-call recoveries already spent (token refresh, re-stamp).
+
+    A refused token leads to a renewal: take up a newer stored pair, else refresh. At most
+    MAX_RENEWALS per call, and none after a refresh this call made itself.
+    """
 
     refreshed: bool = False
     refresh_pending: bool = False
+    renewals: int = 0
     restamped: bool = False
 
 
@@ -196,8 +211,9 @@ class TikTokClient:
         return _items(data, "shops", AUTHORIZED_SHOPS)
 
     def refresh_tokens(self) -> Tokens:
-        """Exchange the refresh token for a new pair, save it, then start using it."""
-        return self._retrying()(self._refresh_once)
+        """Renew the pair (or take up a newer stored one), save it, then start using it."""
+        self._retrying()(self._renew)
+        return self._tokens
 
     # -- paging -----------------------------------------------------------------------------
 
@@ -259,25 +275,27 @@ class TikTokClient:
         """Send once, spending at most one token refresh and one re-stamp per logical call."""
         while True:  # bounded: each except branch below can continue the loop only once
             if recovery.refresh_pending or self._expiring():
-                self._refresh_once()
+                refreshed = self._renew()
+                recovery.refreshed |= refreshed and recovery.refresh_pending
                 recovery.refresh_pending = False
             try:
                 return self._send_signed(request)
             except TokenExpired as exc:
-                if recovery.refreshed:
+                if recovery.refreshed or recovery.renewals >= MAX_RENEWALS:
                     raise AuthError(
                         f"{exc}; still expired after a refresh", status=exc.status, code=exc.code
                     ) from exc
-                recovery.refreshed = recovery.refresh_pending = True
+                recovery.renewals += 1
+                recovery.refresh_pending = True
             except InvalidTimestamp:
                 if recovery.restamped:
                     raise
                 recovery.restamped = True
                 _log.warning("tiktok.restamp", path=request.path)
 
-    def _expiring(self) -> bool:
+    def _expiring(self, tokens: Tokens | None = None) -> bool:
         """Tell whether the access token's known expiry is within the refresh margin."""
-        tokens = self._tokens
+        tokens = tokens or self._tokens
         if tokens.access_expires_at == 0 or tokens.access_token == self._fresh_access_token:
             return False
         return tokens.access_expires_at - self._clock() <= self._refresh_margin
@@ -297,14 +315,25 @@ class TikTokClient:
         return self._exchange(request.method, request.path, url, request.body, headers)
 
     def _exchange(
-        self, method: str, path: str, url: str, body: bytes | None, headers: Mapping[str, str]
+        self,
+        method: str,
+        path: str,
+        url: str,
+        body: bytes | None,
+        headers: Mapping[str, str],
+        timeout: float | None = None,
     ) -> dict[str, Any]:
         """Send one HTTP request and classify what came back (never logs or raises the URL)."""
         self.calls[path] += 1
         outcome: requests.Response | requests.RequestException
         try:
             outcome = request_bounded(
-                self._session, method, url, data=body, headers=dict(headers), timeout=self._timeout
+                self._session,
+                method,
+                url,
+                data=body,
+                headers=dict(headers),
+                timeout=timeout or self._timeout,
             )
         except requests.RequestException as exc:
             outcome = exc
@@ -313,6 +342,23 @@ class TikTokClient:
         return classify(path, outcome, now=self._clock(), scrub=self._scrub)
 
     # -- tokens -----------------------------------------------------------------------------
+
+    def _renew(self) -> bool:
+        """Re-read the stored pair under the token lock; refresh unless another process did.
+
+        Returns True when this call spent the refresh token, False when it took up a newer pair
+        another process (once, backfill, connect) had stored. Read, refresh and save happen under
+        one write lock, so two processes never both spend one refresh token.
+        """
+        with self._token_store.tokens_locked():
+            stored = self._token_store.load_tokens(self._app_key)
+            if stored is not None and _pair(stored) != _pair(self._tokens):
+                self._tokens = stored
+                _log.info("tiktok.tokens_reread", access_expires_at=stored.access_expires_at)
+                if not self._expiring(stored):
+                    return False
+            self._refresh_once()
+        return True
 
     def _refresh_once(self) -> Tokens:
         """Make one refresh request; save the new pair before anything uses it."""
@@ -337,7 +383,8 @@ class TikTokClient:
         }
         url = f"{self._auth_url}{TOKEN_REFRESH}?{_encode_query(query)}"
         try:
-            return self._exchange("GET", TOKEN_REFRESH, url, None, {})
+            timeout = min(self._timeout, REFRESH_TIMEOUT_SECONDS)
+            return self._exchange("GET", TOKEN_REFRESH, url, None, {}, timeout)
         except TransientError:
             raise
         except RemoteError as exc:
@@ -367,6 +414,11 @@ class TikTokClient:
         """Blank out the app secret and tokens wherever a server echoes them back."""
         tokens = self._tokens
         return scrub(text, (self._app_secret, tokens.access_token, tokens.refresh_token))
+
+
+def _pair(tokens: Tokens) -> tuple[str, str]:
+    """The two token values, to compare pairs (expiry times aside)."""
+    return tokens.access_token, tokens.refresh_token
 
 
 def _encode_query(params: Mapping[str, str]) -> str:

@@ -1,17 +1,22 @@
-"""The TikTok token pair shared by processes: seeding from config.
+"""The TikTok token pair shared by processes: seeding from config, re-reading, one refresh at once.
 
 Real parts: the TikTok simulator on loopback, a real state file, the real command or App.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any
 
 from sync_job.domain.model import Tokens
+from sync_job.service.app import App
+from sync_job.service.config import load_config
 from sync_job.state.store import Store
-from tests.e2e.conftest import RUN_TIMEOUT, SECRETS, Sandbox
+from tests.e2e.conftest import RUN_TIMEOUT, SECRETS, Sandbox, running_sandbox
 
 REFRESH = "GET /api/v2/token/refresh"
 
@@ -65,3 +70,63 @@ def test_a_newly_configured_pair_replaces_the_stored_one(sandbox: Sandbox) -> No
     proc = run_once(box, **pair_env(access, refresh))
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert stored(box).refresh_token != rotated.refresh_token
+
+
+def _config(box: Sandbox) -> Any:
+    return load_config(box.config_path, env=SECRETS)
+
+
+def test_a_long_lived_app_takes_up_the_pair_another_process_refreshed(sandbox: Sandbox) -> None:
+    """The daemon's App keeps working after a `once` rotated the pair under it."""
+    box = sandbox
+    daemon = App.open(_config(box))
+    try:
+        assert [r.status for r in daemon.run_once(None)] == ["ok"]
+        box.tiktok.expire_access_token()
+        other = App.open(_config(box))  # a `once` in another process, same state file
+        try:
+            assert [r.status for r in other.run_once(None)] == ["ok"]
+        finally:
+            other.close()
+        assert box.tiktok.calls.count(REFRESH) == 1
+        # The daemon's in-memory access token expired and its refresh token was spent by `once`.
+        results = daemon.run_once(None)
+        assert [r.status for r in results] == ["ok"], results[0].error
+        assert box.tiktok.calls.count(REFRESH) == 1  # it took up the stored pair, no new refresh
+    finally:
+        daemon.close()
+
+
+def _refresh_in_child(config_path: str, barrier: Any, out: Any) -> None:
+    """Child process: build the client, wait for the others, then refresh."""
+    config = load_config(Path(config_path), env=SECRETS)
+    app = App.open(config)
+    try:
+        barrier.wait(timeout=10)
+        try:
+            app.tiktok.refresh_tokens()
+            out.put("ok")
+        except Exception as exc:  # reported to the parent, which asserts on it
+            out.put(f"{type(exc).__name__}: {exc}")
+    finally:
+        app.close()
+
+
+def test_processes_refreshing_at_once_spend_the_refresh_token_once(tmp_path: Path) -> None:
+    """Four processes refresh together: one refresh call, the others take up its pair."""
+    fork = multiprocessing.get_context("fork")
+    with running_sandbox(tmp_path) as box:
+        App.open(_config(box)).close()  # seed the stored pair before the race
+        barrier, out = fork.Barrier(4), fork.Queue()
+        procs = [
+            fork.Process(target=_refresh_in_child, args=(str(box.config_path), barrier, out))
+            for _ in range(4)
+        ]
+        for proc in procs:
+            proc.start()
+        for proc in procs:
+            proc.join(timeout=60)
+        outcomes = sorted(out.get(timeout=5) for _ in procs)
+        assert outcomes == ["ok"] * 4
+        assert box.tiktok.calls.count(REFRESH) == 1
+        assert stored(box).access_token == box.tiktok.tokens[0]

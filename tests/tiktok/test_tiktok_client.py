@@ -509,3 +509,47 @@ def test_endless_fresh_tokens_without_total_stop_at_the_absolute_cap(
     with pytest.raises(PermanentError, match="not given, limit 25 pages"):
         list(client.iter_orders(CIPHER, WINDOW))
     assert client.calls["/order/202309/orders/search"] == 25
+
+
+def test_refusal_takes_up_the_pair_another_process_stored_without_refreshing(
+    rsps: responses.RequestsMock, make_client: MakeClient, store: MemoryTokenStore
+) -> None:
+    """105002 with an older pair in memory: re-read the store under its lock, use the newer pair."""
+    client = make_client()  # holds OLD_TOKENS
+    store.tokens = NEW_TOKENS  # another process refreshed meanwhile (spending OLD's refresh token)
+    rsps.post(SEARCH, body=envelope(code=105002, message="Access token is expired"), status=401)
+    rsps.post(SEARCH, body=orders_page(["1"]))
+    assert len(list(client.iter_orders(CIPHER, WINDOW))) == 1
+    assert sent(rsps, 1).headers["x-tts-access-token"] == NEW_TOKENS.access_token
+    assert store.saved == [] and store.locks == 1  # no refresh request, one locked re-read
+
+
+def test_proactive_refresh_rereads_first(
+    rsps: responses.RequestsMock, make_client: MakeClient, store: MemoryTokenStore, clock: FakeClock
+) -> None:
+    """Near expiry, a pair another process refreshed is taken up instead of refreshing again."""
+    client = make_client()
+    later = Tokens("access-later-66cc", OLD_TOKENS.access_expires_at + 7 * 86400, "refresh-77dd", 0)
+    store.tokens = later
+    clock.now = OLD_TOKENS.access_expires_at - 3600  # within the refresh margin of OLD only
+    rsps.post(SEARCH, body=orders_page(["1"]))
+    assert len(list(client.iter_orders(CIPHER, WINDOW))) == 1
+    assert sent(rsps, 0).headers["x-tts-access-token"] == later.access_token
+    assert store.saved == []
+
+
+def test_refresh_happens_under_the_token_lock(
+    rsps: responses.RequestsMock, make_client: MakeClient, store: MemoryTokenStore
+) -> None:
+    """The read-refresh-save is one locked unit: the save lands while the lock is held."""
+    held: list[int] = []
+    original = store.save_tokens
+
+    def save(app_key: str, tokens: Tokens) -> None:
+        held.append(store.locks)
+        original(app_key, tokens)
+
+    store.save_tokens = save  # type: ignore[method-assign]
+    rsps.get(REFRESH, body=refresh_answer())
+    assert make_client().refresh_tokens() == NEW_TOKENS
+    assert held == [1]

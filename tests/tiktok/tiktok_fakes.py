@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from sync_job.domain.model import Tokens
 
 BASE_URL = "https://open-api.test"
@@ -41,6 +44,7 @@ class MemoryTokenStore:
     def __init__(self, tokens: Tokens | None = None) -> None:
         self.tokens = tokens
         self.saved: list[Tokens] = []
+        self.locks = 0
 
     def load_tokens(self, app_key: str) -> Tokens | None:
         """Return the stored tokens."""
@@ -52,3 +56,9 @@ class MemoryTokenStore:
         assert app_key == APP_KEY
         self.saved.append(tokens)
         self.tokens = tokens
+
+    @contextlib.contextmanager
+    def tokens_locked(self) -> Iterator[None]:
+        """Count the lock's uses (one process: nothing else to wait for)."""
+        self.locks += 1
+        yield

@@ -58,7 +58,7 @@ cipher = "CIPHER-1001"
 outlet = "Online Store"
 
 [dealpos]
-base_url = "https://mybrand.dealpos.net/"
+base_url = "https://shop.dealpos.net/"
 client_id = "client-id"
 client_secret = "file-client-secret-4444"
 """
@@ -113,7 +113,25 @@ BAD: list[tuple[str, Any, str, str]] = [
     ("tiktok.shops", second_shop(id="1001"), "tiktok.shops[1].id", "duplicate shop id '1001'"),
     ("tiktok.shops.0.id", 1001, "tiktok.shops[0].id", "expected a string, got an integer (put"),
     ("tiktok.app_secret", DELETE, "tiktok.app_secret", "missing; set env TIKTOK_APP_SECRET"),
-    ("tiktok.access_token", "...", "tiktok.access_token", "placeholder '...' does not count"),
+    ("tiktok.app_secret", "...", "tiktok.app_secret", "placeholder '...' does not count"),
+    # Example values are errors for every key, not just secrets.
+    ("tiktok.app_key", "...", "tiktok.app_key", "still the example's placeholder '...'"),
+    ("tiktok.shops.0.outlet", "...", "tiktok.shops[0].outlet", "example's placeholder"),
+    ("tiktok.shops.0.id", "7000714532876273420", "tiktok.shops[0].id", "example's placeholder"),
+    (
+        "tiktok.shops.0.cipher",
+        "GCP_XF90igAAAABh00qsWgtvOiGFNqyubMt3",
+        "tiktok.shops[0].cipher",
+        "example's placeholder",
+    ),
+    ("tiktok.service_id", "7310000000000000000", "tiktok.service_id", "example's placeholder"),
+    ("tiktok.service_id", "", "tiktok.service_id", "must not be empty"),
+    ("dealpos.base_url", "https://mybrand.dealpos.net", "dealpos.base_url", "example's host"),
+    ("dealpos.client_id", "...", "dealpos.client_id", "example's placeholder"),
+    ("dealpos.payment_method", "", "dealpos.payment_method", "must not be empty"),
+    ("dealpos.default_customer", "...", "dealpos.default_customer", "example's placeholder"),
+    ("state.path", "...", "state.path", "example's placeholder"),
+    ("sku_map", {"red": "..."}, 'sku_map."red"', "example's placeholder"),
     ("dealpos.client_secret", "", "dealpos.client_secret", "$CREDENTIALS_DIRECTORY/dealpos_client"),
     ("tiktok.refresh_token", 12345678, "tiktok.refresh_token", "expected a string, got an integer"),
     ("dealpos", DELETE, "dealpos.base_url", "missing"),
@@ -220,7 +238,7 @@ def test_minimal_config_gets_interface_defaults() -> None:
     shop = config.tiktok.shops[0]
     assert (shop.id, shop.tag, shop.invoice_prefix) == ("1001", "TikTok", "TT-")
     assert config.dealpos == DealposConfig(
-        base_url="https://mybrand.dealpos.net",  # the trailing slash is dropped
+        base_url="https://shop.dealpos.net",  # the trailing slash is dropped
         client_id="client-id",
         client_secret=Secret("file-client-secret-4444"),
     )
@@ -335,20 +353,40 @@ def test_secret_compares_by_value() -> None:
     assert Secret("a") != "a"
 
 
-def test_example_config_loads_with_secret_env() -> None:
-    """The top-level example config.toml loads once the four secret env vars are set."""
-    config = load_config(REPO / "config.toml", env=ENV_SECRETS)
-    assert config.source == REPO / "config.toml"
+def test_example_config_loads_once_its_example_values_are_replaced() -> None:
+    """The top-level example loads with the secret env vars and its example values replaced."""
+    text = (REPO / "config.toml").read_text()
+    for example, own in [
+        ('app_key = "..."', 'app_key = "my-app"'),
+        ('client_id = "..."', 'client_id = "my-client"'),
+        ("7310000000000000000", "7310000000000000042"),
+        ("7000714532876273420", "7000714532876273421"),
+        ("GCP_XF90igAAAABh00qsWgtvOiGFNqyubMt3", "GCP_mine"),
+        ("mybrand.dealpos.net", "shop.dealpos.net"),
+    ]:
+        assert example in text
+        text = text.replace(example, own)
+    config = parse_config(tomllib.loads(text), env=ENV_SECRETS, source=REPO / "config.toml")
     assert config.state.path == REPO / "state" / "sync.db"
     assert config.tiktok.shops[0].outlet == "Online Store"
+    assert config.tiktok.service_id == "7310000000000000042"
     assert config.dealpos.client_secret == Secret("env-client-secret-8888")
 
 
-def test_example_config_without_secrets_names_first_one() -> None:
-    """The example's "..." placeholders do not count as secrets."""
+def test_example_config_as_shipped_names_its_first_example_value() -> None:
+    """The example as shipped is refused at its first example value, named."""
     with pytest.raises(ConfigError) as caught:
-        load_config(REPO / "config.toml", env={})
-    assert caught.value.key == "tiktok.app_secret"
+        load_config(REPO / "config.toml", env=ENV_SECRETS)
+    assert caught.value.key == "tiktok.app_key"
+    assert "placeholder" in caught.value.problem
+
+
+def test_token_pair_is_optional() -> None:
+    """No token pair in the config (connect stores one in the state DB): both are empty."""
+    data = minimal()
+    del data["tiktok"]["access_token"], data["tiktok"]["refresh_token"]
+    config = parse_config(data, env={})
+    assert config.tiktok.access_token.reveal() == config.tiktok.refresh_token.reveal() == ""
 
 
 def test_example_config_mentions_every_key() -> None:

@@ -16,6 +16,11 @@ Secrets come from, in this order: the environment (`TIKTOK_APP_SECRET`, ...), th
 An empty value or the placeholder `"..."` counts as not given at that source. Surrounding
 whitespace is stripped from a secret wherever it came from; whitespace or a control character
 inside one is an error.
+
+The TikTok token pair is optional here: `sync-job connect` stores one in the state database.
+Any other key still holding an example value (`"..."`, an empty string, the example's DealPOS host
+or shop id/cipher/service id) is an error naming the key: it would otherwise fail later, on the
+network, far from its cause.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from sync_job.domain.errors import ConfigError
 
 __all__ = [
     "Config",
+    "ConnectConfig",
     "DealposConfig",
     "MetricsConfig",
     "ScheduleConfig",
@@ -51,10 +57,21 @@ __all__ = [
     "WebhookConfig",
     "find_config_path",
     "load_config",
+    "load_connect_config",
     "parse_config",
 ]
 
 PLACEHOLDER: Final = "..."
+# Values of the shipped example config that are never right for a real shop.
+EXAMPLE_VALUES: Final = frozenset(
+    {
+        "7000714532876273420",  # the example shop id
+        "GCP_XF90igAAAABh00qsWgtvOiGFNqyubMt3",  # the example shop cipher
+        "7310000000000000000",  # the example service id
+    }
+)
+EXAMPLE_HOST: Final = "mybrand.dealpos.net"
+AUTHORIZE_URL: Final = "https://services.tiktokshop.com/open/authorize"
 CONFIG_ENV: Final = "SYNC_JOB_CONFIG"
 DEFAULT_CONFIG: Final = "config.toml"
 MIN_ADMIN_TOKEN_LENGTH: Final = 16
@@ -156,10 +173,12 @@ class TikTokConfig:
     auth_url: str = "https://auth.tiktok-shops.com"
     app_key: str
     app_secret: Secret
-    access_token: Secret
-    refresh_token: Secret
-    shops: tuple[ShopConfig, ...]
+    access_token: Secret = field(default_factory=lambda: Secret(""))  # "": none configured
+    refresh_token: Secret = field(default_factory=lambda: Secret(""))
+    shops: tuple[ShopConfig, ...] = ()
     timeout_seconds: float = 30.0
+    service_id: str | None = None  # for `sync-job connect`'s authorization link
+    authorize_url: str = AUTHORIZE_URL
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -367,9 +386,12 @@ def _string(key: str, value: Any) -> str:
 
 
 def _text(key: str, value: Any) -> str:
-    """Accept a string with something other than whitespace in it."""
-    if not _string(key, value).strip():
+    """Accept a string with something other than whitespace in it, and not an example value."""
+    text = _string(key, value).strip()
+    if not text:
         raise ConfigError(key, "must not be empty")
+    if text == PLACEHOLDER or text in EXAMPLE_VALUES:
+        raise ConfigError(key, f"still the example's placeholder {text!r}: put your own value here")
     return str(value)
 
 
@@ -384,6 +406,8 @@ def _url(key: str, value: Any) -> str:
     if not ok:
         # The value is not echoed: URLs can carry user:password.
         raise ConfigError(key, "must be an http:// or https:// URL with a host")
+    if parts.hostname == EXAMPLE_HOST:
+        raise ConfigError(key, f"still the example's host {EXAMPLE_HOST}: put your own here")
     return text.rstrip("/")
 
 
@@ -493,9 +517,9 @@ class _Key:
 _REQUIRED_TEXT: Final = _Key(_text, required=True)
 
 
-def _secret_key(credential: str) -> _Key:
-    """A required secret that may also come from env or $CREDENTIALS_DIRECTORY."""
-    return _Key(_secret, required=True, credential=credential)
+def _secret_key(credential: str, *, required: bool = True) -> _Key:
+    """A secret that may also come from env or $CREDENTIALS_DIRECTORY."""
+    return _Key(_secret, required=required, credential=credential)
 
 
 def _shops(key: str, value: Any) -> tuple[ShopConfig, ...]:
@@ -553,10 +577,17 @@ _SECTIONS: Final[Mapping[str, tuple[type[Any], Mapping[str, _Key]]]] = {
             "auth_url": _Key(_url),
             "app_key": _REQUIRED_TEXT,
             "app_secret": _secret_key("tiktok_app_secret"),
-            "access_token": _secret_key("tiktok_access_token"),
-            "refresh_token": _secret_key("tiktok_refresh_token"),
-            "shops": _Key(_shops, required=True, hint="add at least one [[tiktok.shops]] table"),
+            # Optional: `sync-job connect` stores a pair in the state database instead.
+            "access_token": _secret_key("tiktok_access_token", required=False),
+            "refresh_token": _secret_key("tiktok_refresh_token", required=False),
+            "shops": _Key(
+                _shops,
+                required=True,
+                hint="add at least one [[tiktok.shops]] table (`sync-job connect` prints them)",
+            ),
             "timeout_seconds": _Key(TIMEOUT),
+            "service_id": _Key(_text),
+            "authorize_url": _Key(_url),
         },
     ),
     "dealpos": (
@@ -755,12 +786,8 @@ def _toml_problem(exc: tomllib.TOMLDecodeError, text: str) -> str:
     return f"invalid TOML: {message}"
 
 
-def load_config(
-    path: Path, env: Mapping[str, str] | None = None, *, need_secrets: bool = True
-) -> Config:
-    """Read and validate a config file; `env` defaults to os.environ; raise ConfigError."""
-    env = os.environ if env is None else env
-    path = path.expanduser().absolute()
+def _read_toml(path: Path) -> dict[str, Any]:
+    """Read a config file's TOML; raise ConfigError naming the file."""
     try:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
@@ -770,10 +797,45 @@ def load_config(
     except OSError as exc:
         raise ConfigError(str(path), f"cannot read: {exc.strerror}") from None
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), _toml_problem(exc, text)) from None
-    return parse_config(data, env, source=path, need_secrets=need_secrets)
+
+
+def load_config(
+    path: Path, env: Mapping[str, str] | None = None, *, need_secrets: bool = True
+) -> Config:
+    """Read and validate a config file; `env` defaults to os.environ; raise ConfigError."""
+    env = os.environ if env is None else env
+    path = path.expanduser().absolute()
+    return parse_config(_read_toml(path), env, source=path, need_secrets=need_secrets)
+
+
+@dataclass(frozen=True)
+class ConnectConfig:
+    """What `sync-job connect` needs before the rest is filled in: state, TikTok app, shop ids."""
+
+    state: StateConfig
+    tiktok: TikTokConfig
+    configured_shops: frozenset[str]
+
+
+def load_connect_config(path: Path, env: Mapping[str, str] | None = None) -> ConnectConfig:
+    """Validate only [state] and [tiktok] (shops read for their ids): connect comes first."""
+    env = os.environ if env is None else env
+    path = path.expanduser().absolute()
+    data = _read_toml(path)
+    _reject_unknown("", data, _TOP_LEVEL)
+    tiktok = dict(_as_table("tiktok", data.get("tiktok", {})))
+    raw_shops = tiktok.pop("shops", [])
+    shops = raw_shops if isinstance(raw_shops, list) else []
+    ids = {str(s["id"]) for s in shops if isinstance(s, dict) and isinstance(s.get("id"), str)}
+    state_cls, state_keys = _SECTIONS["state"]
+    state = state_cls(**_read_table("state", data.get("state", {}), state_keys, env))
+    tiktok_keys = {k: v for k, v in _SECTIONS["tiktok"][1].items() if k != "shops"}
+    settings = TikTokConfig(**_read_table("tiktok", tiktok, tiktok_keys, env))
+    state = replace(state, path=_anchor(path.parent, state.path))
+    return ConnectConfig(state, settings, frozenset(ids - EXAMPLE_VALUES))
 
 
 def find_config_path(explicit: str | None, env: Mapping[str, str]) -> Path:

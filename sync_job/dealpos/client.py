@@ -136,6 +136,12 @@ class DealposClient:
         except NotFound:
             return None
 
+    def read(self, endpoint: Endpoint, params: Mapping[str, str] | None = None) -> Any:
+        """Make one read-only call (see dealpos/lookups.py); return its parsed body."""
+        if endpoint.method != "GET" or not endpoint.repeatable:
+            raise ValueError(f"{endpoint.label} is not a read")
+        return self._call(endpoint, params=params)
+
     def _call(
         self,
         endpoint: Endpoint,

@@ -47,6 +47,7 @@ class DealposSimulator(LoopbackServer):
         variants: Mapping[str, tuple[str, Decimal]],
         outlets: list[str] | None = None,
         payment_methods: list[str] | None = None,
+        customers: list[str] | None = None,
         rate_limit: int = 50,
         rate_window_seconds: float = 180,
         token_lifetime_seconds: float = 3600,
@@ -69,6 +70,7 @@ class DealposSimulator(LoopbackServer):
         self._book = InvoiceBook(
             variants, outlets or ["Online Store"], payment_methods or ["TikTok Shop"], self._guid
         )
+        self._book.customers = list(customers or ["TikTok Customer"])
         self._routes: dict[tuple[str, str], tuple[bool, Handler]] = {
             ("POST", "/api/v3/token/oauth2"): (False, self._token),
             ("POST", "/api/v3/invoice"): (True, self._create),
@@ -78,6 +80,8 @@ class DealposSimulator(LoopbackServer):
             ("POST", "/api/v3/payment/invoice/addpaymentfull"): (True, self._pay),
             ("GET", "/api/v3/variant/detail"): (True, self._variant),
             ("GET", "/api/v3/outlet"): (True, self._outlets),
+            ("GET", "/api/v3/paymentmethod"): (True, self._payment_methods),
+            ("GET", "/api/v3/customer"): (True, self._customers),
         }
 
     # ----- inspection for tests and people ---------------------------------------------------
@@ -265,6 +269,20 @@ class DealposSimulator(LoopbackServer):
             for n, name in enumerate(self._book.outlets, start=1)
         ]
         return 200, outlets
+
+    def _payment_methods(self, request: Request) -> tuple[int, Any]:
+        names = self._book.payment_methods
+        return 200, [{"ID": _named_id("method", n), "Name": n} for n in names]
+
+    def _customers(self, request: Request) -> tuple[int, Any]:
+        # DealPOS searches by name loosely (a part of it, any case); callers compare exactly.
+        wanted = request.query.get("Name", "").casefold()
+        found = [n for n in self._book.customers if wanted in n.casefold()]
+        return 200, [{"ID": _named_id("customer", n), "Name": n} for n in found]
+
+
+def _named_id(kind: str, name: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{kind}:{name}"))
 
 
 def _json_object(request: Request) -> dict[str, Any]:

@@ -162,6 +162,7 @@ class InvoiceBook:
         self.variants = dict(variants)
         self.outlets = list(outlets)
         self.payment_methods = list(payment_methods)
+        self.customers: list[str] = ["TikTok Customer"]
         self._new_id = new_id
         self._today = today
         self._by_id: dict[str, Invoice] = {}
@@ -204,7 +205,7 @@ class InvoiceBook:
         date = _date(body.get("Date"), "Date", self._today())
         lines = tuple(self._line(v) for v in _objects(body, "Variants", required=True))
         payments = tuple(self._payment(p, date) for p in _objects(body, "Payments", required=False))
-        fulfillment, customer = _fulfillment(body), _customer(body)
+        fulfillment, customer = _fulfillment(body), self._known_customer(_customer(body))
         if (outlet, number) in self._by_number:
             raise DealposError(
                 409, f"Invoice number '{number}' already exists in outlet '{outlet}'"
@@ -265,6 +266,14 @@ class InvoiceBook:
         if invoice.status != "Active":
             raise DealposError(400, f"Invoice '{invoice.number}' is already in the recycle bin")
         return invoice
+
+    def _known_customer(self, customer: Mapping[str, Any]) -> Mapping[str, Any]:
+        """A customer with an Email or Mobile is matched or created; a bare name must exist."""
+        name = customer.get("Name")
+        contact = customer.get("Email") or customer.get("Mobile")
+        if name and not contact and name not in self.customers:
+            raise DealposError(400, f"Customer '{name}' not found")
+        return customer
 
     def _outlet(self, name: Any) -> str:
         if not isinstance(name, str) or not name:

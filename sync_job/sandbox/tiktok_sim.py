@@ -15,7 +15,14 @@ from sync_job.sandbox import paging
 from sync_job.sandbox import tiktok_params as params
 from sync_job.sandbox.faults import Fault, FaultConfig, FaultInjector, apply_fault, outcome_name
 from sync_job.sandbox.ratelimit import FixedWindow
-from sync_job.sandbox.server import CallCounter, LoopbackServer, Request, Response, json_response
+from sync_job.sandbox.server import (
+    CallCounter,
+    LoopbackServer,
+    Request,
+    Response,
+    html_response,
+    json_response,
+)
 from sync_job.sandbox.tiktok_params import (
     CODE_BAD_SIGNATURE,
     CODE_CATCH_ALL,
@@ -30,6 +37,8 @@ Scope = Literal["shop", "app", "token"]
 Handler = Callable[[Request, str], Any]
 
 _MAX_BEHIND, _MAX_AHEAD = 300, 30  # accepted timestamp skew, seconds
+AUTHORIZE_PATH = "/open/authorize"  # the seller's authorization page (services.tiktokshop.com)
+AUTH_CODE_LIFETIME_SECONDS = 600  # auth codes are short-lived and single-use
 
 
 def _signature(path: str, query: Mapping[str, str], body: bytes | None, app_secret: str) -> str:
@@ -83,6 +92,7 @@ class TikTokSimulator(LoopbackServer):
             seller_name=seller_name,
         )
         self._tokens.add(access_token, refresh_token, clock())
+        self._auth_codes: dict[str, float] = {}  # auth_code -> expiry (unix seconds)
         self._routes = self._route_table()
         # Called with the shop id after each order-search page is cut (tests change data mid-page).
         self.on_orders_page: Callable[[str], None] | None = None
@@ -160,6 +170,13 @@ class TikTokSimulator(LoopbackServer):
         with self._lock:
             return self._tokens.current
 
+    def issue_auth_code(self) -> str:
+        """A fresh single-use auth_code, as the seller's redirect after authorizing would carry."""
+        with self._lock:
+            code = "sandbox-auth-" + self._rng.randbytes(8).hex()
+            self._auth_codes[code] = self.clock() + AUTH_CODE_LIFETIME_SECONDS
+            return code
+
     def expire_access_token(self) -> None:
         """Make every access token issued so far expire now (refresh tokens stay valid)."""
         with self._lock:
@@ -193,6 +210,8 @@ class TikTokSimulator(LoopbackServer):
         if request.path.startswith("/_sandbox/"):
             found = request.path == "/_sandbox/state"
             return json_response(200, self.state()) if found else json_response(404, {})
+        if request.path == AUTHORIZE_PATH:
+            return self._authorize_page(request)
         fault = Fault.NONE
         response: Response | None = self._over_rate_limit(request)
         if response is None:
@@ -380,10 +399,27 @@ class TikTokSimulator(LoopbackServer):
         ]
         return {"shops": shops}
 
+    def _authorize_page(self, request: Request) -> Response:
+        """The seller approves at once; the page shows the redirect a real one would make."""
+        if not request.query.get("service_id"):
+            return html_response(400, "<p>service_id is required</p>")
+        code = self.issue_auth_code()
+        redirect = f"https://your-redirect-url.example/?code={code}&state=sandbox"
+        page = (
+            "<h1>Sandbox TikTok Shop: app authorized</h1>"
+            f"<p>A real seller would now be redirected to:</p><pre>{redirect}</pre>"
+            f"<p>Finish with: <code>sync-job connect --code {code}</code></p>"
+        )
+        return html_response(200, page)
+
     def _token_get(self, request: Request, shop_id: str) -> dict[str, Any]:
         self._check_app_credentials(request.query, "authorized_code")
-        if not request.query.get("auth_code"):
+        code = request.query.get("auth_code", "")
+        if not code:
             raise params.bad_request("auth_code is required")
+        expiry = self._auth_codes.pop(code, None)  # single-use: gone whether or not it is valid
+        if expiry is None or self.clock() >= expiry:
+            raise ApiError(400, CODE_CATCH_ALL, "invalid auth_code: unknown, used or expired")
         return self._tokens.issue(self.clock())
 
     def _token_refresh(self, request: Request, shop_id: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from sync_job.engine.budget import RunBudget
 from sync_job.engine.cycle import STREAMS, Cycle, CycleDeps, CycleResult
 from sync_job.engine.record import ShopContext
 from sync_job.engine.trigger import work_off_inbox
-from sync_job.service.config import Config, ShopConfig
+from sync_job.service.config import Config, RetryConfig, ShopConfig, TikTokConfig
 from sync_job.service.logs import register_secrets
 from sync_job.service.progress import NullProgress, Progress
 from sync_job.state.store import Store
@@ -91,12 +91,23 @@ def configured_seed(config: Config) -> str:
 def build_tiktok(
     config: Config, store: Store, *, clock: Callable[[], float], sleep: Callable[[float], None]
 ) -> TikTokClient:
-    """A TikTok client whose refreshed tokens live in the state database.
+    """A TikTok client whose refreshed tokens live in the state database."""
+    return build_tiktok_client(config.tiktok, config.retry, store, clock=clock, sleep=sleep)
+
+
+def build_tiktok_client(
+    tt: TikTokConfig,
+    retry: RetryConfig,
+    store: Store,
+    *,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> TikTokClient:
+    """A TikTok client from the [tiktok] settings alone (`sync-job connect` has no more).
 
     The stored pair wins over the configured one until the configured pair changes; then the
     new configured pair replaces it (see state/tokens.py).
     """
-    tt = config.tiktok
     configured = Tokens(tt.access_token.reveal(), 0, tt.refresh_token.reveal(), 0)
     initial = store.seeded_tokens(tt.app_key, configured)
     return TikTokClient(
@@ -109,8 +120,8 @@ def build_tiktok(
         timeout=tt.timeout_seconds,
         clock=clock,
         sleep=sleep,
-        max_attempts=config.retry.max_attempts,
-        max_backoff=config.retry.max_backoff_seconds,
+        max_attempts=retry.max_attempts,
+        max_backoff=retry.max_backoff_seconds,
     )
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from sync_job.engine.cycle import CycleResult
+from sync_job.service import cli_connect, cli_init
 from sync_job.service.app import App
 from sync_job.service.cli_attention import attention
 from sync_job.service.cli_common import (
@@ -203,7 +204,12 @@ def sandbox(ctx: click.Context, state_dir: Path, seed: int | None, webhooks: boo
 
 
 # Commands that live in modules of their own register here, one line each.
-_COMMANDS: tuple[click.Command, ...] = (attention, web)
+_COMMANDS: tuple[click.Command, ...] = (
+    attention,
+    web,
+    cli_init.init,
+    cli_connect.connect,
+)
 for _command in _COMMANDS:
     main.add_command(_command)
 

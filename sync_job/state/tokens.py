@@ -98,6 +98,9 @@ def seeded_tokens(
     clock: Callable[[], float] = time.time,
 ) -> Tokens:
     """The pair to use: the stored one, unless the configured pair changed since it seeded it."""
+    if not configured.access_token and not configured.refresh_token:
+        # No pair configured (`sync-job connect` stored one): nothing can replace the stored pair.
+        return load_tokens(conn, app_key) or configured
     seed = seed_of(configured.access_token, configured.refresh_token)
     with immediate(conn):
         stored, stored_seed = load_tokens(conn, app_key), load_seed(conn, app_key)

@@ -37,6 +37,8 @@ ORDERS_DETAIL = "/order/202309/orders"
 RETURNS_SEARCH = "/return_refund/202309/returns/search"
 AUTHORIZED_SHOPS = "/authorization/202309/shops"
 TOKEN_REFRESH = "/api/v2/token/refresh"
+TOKEN_GET = "/api/v2/token/get"
+NO_TOKEN = "no TikTok access token yet: run `sync-job connect` to authorize the app"
 
 ORDER_PAGE_SIZE = 100
 # Paging-loop guard: pages allowed per window beyond what total_count explains (x2 + this), and
@@ -210,6 +212,30 @@ class TikTokClient:
         data = self._call("GET", AUTHORIZED_SHOPS, {})
         return _items(data, "shops", AUTHORIZED_SHOPS)
 
+    def exchange_auth_code(self, auth_code: str) -> Tokens:
+        """Trade a shop's authorization code for a token pair, save it, then start using it."""
+        query = {
+            "app_key": self._app_key,
+            "app_secret": self._app_secret,
+            "auth_code": auth_code,
+            "grant_type": "authorized_code",
+        }
+        url = f"{self._auth_url}{TOKEN_GET}?{_encode_query(query)}"
+        # One attempt: the code is single-use, so a repeat after a lost answer would be refused.
+        try:
+            data = self._exchange("GET", TOKEN_GET, url, None, {})
+        except TransientError:
+            raise
+        except RemoteError as exc:
+            raise AuthError(
+                f"TikTok refused the authorization code: {exc}", status=exc.status, code=exc.code
+            ) from exc
+        tokens = self._tokens_from(data)
+        self._token_store.save_tokens(self._app_key, tokens)
+        self._tokens = tokens
+        self._fresh_access_token = tokens.access_token
+        return tokens
+
     def refresh_tokens(self) -> Tokens:
         """Renew the pair (or take up a newer stored one), save it, then start using it."""
         self._retrying()(self._renew)
@@ -273,6 +299,8 @@ class TikTokClient:
 
     def _attempt(self, request: _Request, recovery: _Recovery) -> dict[str, Any]:
         """Send once, spending at most one token refresh and one re-stamp per logical call."""
+        if not self._tokens.access_token and not self._tokens.refresh_token:
+            raise AuthError(NO_TOKEN)
         while True:  # bounded: each except branch below can continue the loop only once
             if recovery.refresh_pending or self._expiring():
                 refreshed = self._renew()
@@ -398,7 +426,7 @@ class TikTokClient:
         """Build Tokens from a refresh answer, keeping the old refresh token if none came back."""
         access = data.get("access_token")
         if not isinstance(access, str) or not access:
-            raise AuthError(f"TikTok {TOKEN_REFRESH}: the answer carried no access_token")
+            raise AuthError("TikTok token answer carried no access_token")
         refresh = data.get("refresh_token")
         now = int(self._clock())
         return Tokens(

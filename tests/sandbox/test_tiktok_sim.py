@@ -164,17 +164,36 @@ def test_refreshed_token_works_after_expiry(
 
 
 def test_token_get_exchanges_an_auth_code(tiktok: TikTokSimulator, http: Any) -> None:
-    """The auth-code exchange issues a pair; a wrong secret is refused."""
+    """An issued auth code buys one pair, once; a wrong secret or unknown code is refused."""
     query = {
         "app_key": "test-app",
         "app_secret": "test-secret",
-        "auth_code": "abc",
+        "auth_code": tiktok.issue_auth_code(),
         "grant_type": "authorized_code",
     }
     assert http.get(tiktok.url + "/api/v2/token/get", params=query).json()["code"] == 0
+    used = http.get(tiktok.url + "/api/v2/token/get", params=query).json()
+    assert used["code"] == 36009004 and "used or expired" in used["message"]
+    query["auth_code"] = tiktok.issue_auth_code()
     query["app_secret"] = "nope"
     r = http.get(tiktok.url + "/api/v2/token/get", params=query)
     assert (r.status_code, r.json()["code"]) == (200, 36009004)  # judge by code, not status
+
+
+def test_authorize_page_hands_out_a_working_code(tiktok: TikTokSimulator, http: Any) -> None:
+    """The sandbox's authorization link shows a code that token/get accepts."""
+    page = http.get(tiktok.url + "/open/authorize", params={"service_id": "1"})
+    assert page.status_code == 200
+    code = page.text.split("connect --code ")[1].split("<")[0]
+    query = {
+        "app_key": "test-app",
+        "app_secret": "test-secret",
+        "auth_code": code,
+        "grant_type": "authorized_code",
+    }
+    data = http.get(tiktok.url + "/api/v2/token/get", params=query).json()["data"]
+    assert data["access_token"] == tiktok.tokens[0]
+    assert http.get(tiktok.url + "/open/authorize").status_code == 400
 
 
 def test_shop_cipher_rules(caller: Any) -> None:

@@ -194,3 +194,18 @@ def test_no_token_anywhere_says_to_run_connect(tmp_path: Path, tiktok: TikTokSim
         client.fetch_authorized_shops()
     store.close()
     assert tiktok.calls.count() == 0  # refused before any request
+
+
+def test_connects_pair_survives_the_configured_pair(tmp_path: Path) -> None:
+    """After connect, neither the unchanged configured pair nor its removal replaces the new pair."""
+    from sync_job.domain.model import Tokens
+    from sync_job.state.tokens import seed_of
+
+    store = Store.open(tmp_path / "sync.db")
+    configured = Tokens("cfg-access", 0, "cfg-refresh", 0)
+    assert store.seeded_tokens("app", configured) == configured
+    connected = Tokens("new-access", 1, "new-refresh", 2)
+    store.replace_tokens("app", connected, seed=seed_of("cfg-access", "cfg-refresh"))
+    assert store.seeded_tokens("app", configured) == connected
+    assert store.seeded_tokens("app", Tokens("", 0, "", 0)) == connected
+    store.close()

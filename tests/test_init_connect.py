@@ -197,7 +197,7 @@ def test_no_token_anywhere_says_to_run_connect(tmp_path: Path, tiktok: TikTokSim
 
 
 def test_connects_pair_survives_the_configured_pair(tmp_path: Path) -> None:
-    """After connect, neither the unchanged configured pair nor its removal replaces the new pair."""
+    """After connect, the unchanged configured pair or its removal never replaces the new pair."""
     from sync_job.domain.model import Tokens
     from sync_job.state.tokens import seed_of
 

@@ -30,6 +30,7 @@ from sync_job.engine.record import (
 )
 from sync_job.service.config import RetryConfig
 from sync_job.service.progress import NullProgress, Progress
+from sync_job.state.dryrun import RolledBackStore
 from sync_job.state.locks import LockBusy, ShopLock
 from sync_job.state.store import Store
 from sync_job.tiktok.client import Page
@@ -131,7 +132,7 @@ class Cycle:
         return self.result
 
     def _dry_run(self) -> None:
-        store = self.deps.store.copy_to_memory()
+        store = RolledBackStore(self.deps.store)  # plans page by page, commits nothing
         try:
             self._fetch_all(store)
         except BudgetSpent as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 import structlog
 from flask.testing import FlaskClient
 
+from sync_job.domain.notification import Notification
 from sync_job.service.webhook import Receiver, create_webhook_app
 from sync_job.state.inbox import InboxWriter, pending_notifications, webhook_health
 from sync_job.state.store import Store
@@ -208,3 +210,35 @@ def test_database_busy_is_503_so_tiktok_retries(harness: Harness) -> None:
         other.close()
     assert harness.stored() == []
     assert harness.post(raw, signed(raw))[0] == 200
+
+
+def test_concurrent_deliveries_share_commits_and_are_each_stored_once(tmp_path: Path) -> None:
+    """Eight threads storing 50 notifications each (every one twice): 400 stored, 400 repeats."""
+    writer = InboxWriter.open(tmp_path / "sync.db")
+    commits: list[int] = []
+    original = writer._write
+
+    def counting(batch: Any) -> None:
+        commits.append(len(batch))
+        original(batch)
+
+    writer._write = counting  # type: ignore[method-assign]
+    results: list[bool] = []
+
+    def deliver(k: int) -> None:
+        for n in range(50):
+            note = Notification(f"n-{k}-{n}", 1, SHOP, None, "o")
+            results.extend([writer.store(note), writer.store(note)])
+
+    threads = [threading.Thread(target=deliver, args=(k,)) for k in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    writer.close()
+    assert results.count(True) == 400 and results.count(False) == 400
+    assert sum(commits) == 800
+    store = Store.open(tmp_path / "sync.db")
+    health = webhook_health(store.db)
+    store.close()
+    assert (health["received"], health["duplicate"], health["pending"]) == (400, 400, 400)

@@ -27,6 +27,8 @@ from sync_job.tiktok.signing import verify_webhook
 log = structlog.get_logger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
+# Answering threads: more of them let a burst share each commit (see InboxWriter), still bounded.
+RECEIVER_THREADS = 8
 
 
 @dataclass
@@ -133,9 +135,8 @@ def start_receiver(config: Config, on_stored: Callable[[], None]) -> RunningRece
         on_stored,
     )
     try:
-        server = start_server(
-            create_webhook_app(receiver, config.webhook.path), listen, name="webhook"
-        )
+        app = create_webhook_app(receiver, config.webhook.path)
+        server = start_server(app, listen, name="webhook", threads=RECEIVER_THREADS)
     except OSError as exc:
         writer.close()
         # Polling is the source of truth: say so loudly and keep syncing without webhooks.

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import calls, history, memory, overhead, paging, quota
+from bench import calls, history, memory, overhead, paging, quota, webhooks
 from bench.report import Line
 
 FIGURES: dict[str, Callable[[bool], list[Line]]] = {
@@ -29,6 +29,8 @@ FIGURES: dict[str, Callable[[bool], list[Line]]] = {
     "overhead": overhead.run,
     "history": history.run,
     "memory": memory.run,
+    "webhook_latency": webhooks.latency,
+    "webhook_burst": webhooks.burst,
 }
 
 

@@ -69,5 +69,13 @@ class TokenExpired(RemoteError):
     """TikTok said the access token expired (code 105002): refresh and retry once."""
 
 
+class TokenRevoked(RemoteError):
+    """TikTok refused the access token as invalid (36009004, HTTP 401): revoked or replaced.
+
+    Re-read the stored pair (another process may have refreshed it), refresh once, then give up
+    with an AuthError that says to run `sync-job connect` again.
+    """
+
+
 class InvalidTimestamp(RemoteError):
     """TikTok rejected the request timestamp (36009004, timestamp case): re-stamp and retry once."""

@@ -21,6 +21,7 @@ from sync_job.domain.errors import (
     PermanentError,
     RemoteError,
     TokenExpired,
+    TokenRevoked,
     TransientError,
 )
 from sync_job.domain.jsonutil import dumps
@@ -52,6 +53,7 @@ _UNSCOPED_PREFIXES = ("/authorization/", "/seller/")
 # Expiry values are documented as absolute Unix times; anything this small can only be a relative
 # "expires in" value, which read as absolute would look long expired and refresh on every call.
 _RELATIVE_EXPIRY_LIMIT = 1_000_000_000
+RECONNECT = "re-authorize the app: run `sync-job connect` again"
 # Per call: take up another process's newer pair once, then refresh once.
 MAX_RENEWALS = 2
 # The refresh runs under the state DB's write lock, which other processes wait on for up to 30 s
@@ -308,10 +310,12 @@ class TikTokClient:
                 recovery.refresh_pending = False
             try:
                 return self._send_signed(request)
-            except TokenExpired as exc:
+            except (TokenExpired, TokenRevoked) as exc:
                 if recovery.refreshed or recovery.renewals >= MAX_RENEWALS:
                     raise AuthError(
-                        f"{exc}; still expired after a refresh", status=exc.status, code=exc.code
+                        f"{exc}; still refused after a refresh: {RECONNECT}",
+                        status=exc.status,
+                        code=exc.code,
                     ) from exc
                 recovery.renewals += 1
                 recovery.refresh_pending = True
@@ -417,7 +421,7 @@ class TikTokClient:
             raise
         except RemoteError as exc:
             raise AuthError(
-                f"token refresh refused, re-authorize the app: {exc}",
+                f"token refresh refused: {RECONNECT}: {exc}",
                 status=exc.status,
                 code=exc.code,
             ) from exc

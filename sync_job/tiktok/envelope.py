@@ -1,7 +1,8 @@
 """Classify every TikTok answer, or failure to get one, in one place.
 
 `classify` either returns the envelope's `data` or raises the `sync_job.domain.errors` class that
-tells the caller what to do: retry (`TransientError`), refresh the token (`TokenExpired`), re-stamp
+tells the caller what to do: retry (`TransientError`), refresh the token (`TokenExpired`,
+`TokenRevoked`), re-stamp
 (`InvalidTimestamp`) or give up (`AuthError`, `PermanentError`).
 """
 
@@ -22,6 +23,7 @@ from sync_job.domain.errors import (
     PermanentError,
     RemoteError,
     TokenExpired,
+    TokenRevoked,
     TransientError,
 )
 from sync_job.domain.jsonutil import loads
@@ -104,6 +106,8 @@ def _from_code(a: _Answer) -> RemoteError:
         return TokenExpired(a.text("access token expired"), **fields)
     if a.code == CODE_CATCH_ALL and "timestamp" in a.message.lower():
         return InvalidTimestamp(a.text("timestamp rejected (check the system clock)"), **fields)
+    if a.code == CODE_CATCH_ALL and _about_access_token(a.message, a.status):
+        return TokenRevoked(a.text("access token refused (revoked or replaced)"), **fields)
     if a.code == CODE_MISSING_SCOPE:
         hint = "the app lacks the API scope this call needs; grant it and re-authorize the shop"
         return AuthError(a.text(hint), **fields)
@@ -118,6 +122,12 @@ def _from_code(a: _Answer) -> RemoteError:
     if a.status >= 500 or a.status == 429:
         return TransientError(a.text(), retry_after=a.retry_after, **fields)
     return PermanentError(a.text(), **fields)
+
+
+def _about_access_token(message: str, status: int) -> bool:
+    """True when a 36009004 refuses the access token ("x-tts-access-token header is invalid")."""
+    text = message.lower().replace("_", " ").replace("-", " ")
+    return "access token" in text or (status == 401 and "token" in text)
 
 
 def _from_non_json(

@@ -130,3 +130,23 @@ def test_processes_refreshing_at_once_spend_the_refresh_token_once(tmp_path: Pat
         assert outcomes == ["ok"] * 4
         assert box.tiktok.calls.count(REFRESH) == 1
         assert stored(box).access_token == box.tiktok.tokens[0]
+
+
+def test_a_revoked_pair_fails_as_authentication_naming_connect(sandbox: Sandbox) -> None:
+    """The seller revoked the app: the shop fails as an AuthError (the daemon's alarm counts it),
+    and `once` exits 1 saying to run `sync-job connect` again."""
+    from sync_job.service.daemon import is_auth_failure
+
+    box = sandbox
+    assert run_once(box).returncode == 0
+    box.tiktok.reauthorize()  # the stored pair is revoked; nobody configured the new one
+    app = App.open(_config(box))
+    try:
+        (result,) = app.run_once(None)
+    finally:
+        app.close()
+    assert result.status == "failed" and result.error_kind == "AuthError"
+    assert is_auth_failure(result)
+    proc = run_once(box)
+    assert proc.returncode == 1
+    assert "run `sync-job connect` again" in proc.stderr

@@ -553,3 +553,39 @@ def test_refresh_happens_under_the_token_lock(
     rsps.get(REFRESH, body=refresh_answer())
     assert make_client().refresh_tokens() == NEW_TOKENS
     assert held == [1]
+
+
+REVOKED = envelope(code=36009004, message="x-tts-access-token header is invalid")
+
+
+def test_revoked_access_token_refreshes_once_then_retries(
+    rsps: responses.RequestsMock, make_client: MakeClient, store: MemoryTokenStore
+) -> None:
+    """401 + 36009004 about the access token: re-read, refresh once, retry with the new token."""
+    rsps.post(SEARCH, body=REVOKED, status=401)
+    rsps.get(REFRESH, body=refresh_answer())
+    rsps.post(SEARCH, body=orders_page(["1"]))
+    assert len(list(make_client().iter_orders(CIPHER, WINDOW))) == 1
+    assert store.saved == [NEW_TOKENS] and store.locks == 1
+    assert sent(rsps, 2).headers["x-tts-access-token"] == NEW_TOKENS.access_token
+
+
+def test_revoked_access_token_still_refused_is_an_auth_error_naming_connect(
+    rsps: responses.RequestsMock, make_client: MakeClient
+) -> None:
+    """Still refused after the refresh: an AuthError that says to run `sync-job connect`."""
+    rsps.post(SEARCH, body=REVOKED, status=401)
+    rsps.get(REFRESH, body=refresh_answer())
+    rsps.post(SEARCH, body=REVOKED, status=401)
+    with pytest.raises(AuthError, match="run `sync-job connect` again"):
+        list(make_client().iter_orders(CIPHER, WINDOW))
+
+
+def test_revoked_pair_whose_refresh_is_refused_names_connect(
+    rsps: responses.RequestsMock, make_client: MakeClient
+) -> None:
+    """The whole pair revoked: the refresh is refused too, and the error says what to do."""
+    rsps.post(SEARCH, body=REVOKED, status=401)
+    rsps.get(REFRESH, body=envelope(code=36009004, message="invalid refresh_token"))
+    with pytest.raises(AuthError, match="run `sync-job connect` again"):
+        list(make_client().iter_orders(CIPHER, WINDOW))

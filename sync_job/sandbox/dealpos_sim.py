@@ -130,6 +130,15 @@ class DealposSimulator(LoopbackServer):
         except DealposError as err:
             return json_response(err.status, {"Message": err.message})
 
+    def write_calls(self) -> int:
+        """How many calls so far were to an endpoint that changes something (invoice writes)."""
+        total = 0
+        for endpoint, outcomes in self.calls.snapshot().items():
+            method, _, path = endpoint.partition(" ")
+            if (method, path.lower()) in _WRITES:
+                total += sum(outcomes.values())
+        return total
+
     def expire_tokens(self) -> None:
         """Make every access token issued so far expire now."""
         with self._lock:

@@ -121,6 +121,15 @@ def m005_token_seed(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE tokens ADD COLUMN seed TEXT")
 
 
+@migrations()
+def m006_variant_cache(db: sqlite_utils.Database) -> None:
+    """DealPOS variant codes `sync-job check` found, so a re-run spends no quota on them."""
+    db.execute(
+        "CREATE TABLE variant_cache (code TEXT PRIMARY KEY, name TEXT NOT NULL, "
+        "checked_at REAL NOT NULL)"
+    )
+
+
 @dataclass(frozen=True)
 class OutboxRow:
     """One outbox action as stored."""

@@ -193,6 +193,17 @@ class TikTokClient:
         """Yield pages of orders updated in `window`, oldest update first."""
         return self._search(ORDERS_SEARCH, "orders", ORDER_PAGE_SIZE, shop_cipher, window)
 
+    def recent_orders(self, shop_cipher: str, since: int, limit: int) -> list[dict[str, Any]]:
+        """Up to `limit` (1-100) orders updated since `since`, newest first: one search call."""
+        query = {
+            "page_size": str(max(1, min(limit, ORDER_PAGE_SIZE))),
+            "sort_field": "update_time",
+            "sort_order": "DESC",
+        }
+        body = dumps({"update_time_ge": since}).encode()
+        data = self._call("POST", ORDERS_SEARCH, query, body=body, shop_cipher=shop_cipher)
+        return _items(data, "orders", ORDERS_SEARCH)[:limit]
+
     def iter_returns(self, shop_cipher: str, window: Window) -> Iterator[Page]:
         """Yield pages of returns updated in `window`, oldest update first."""
         return self._search(RETURNS_SEARCH, "return_orders", RETURN_PAGE_SIZE, shop_cipher, window)

@@ -98,11 +98,9 @@ def ret(
 
 def never_sleep_in_commands(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the commands' App retry without sleeping (an unreachable host costs no real time)."""
-    import sync_job.service.cli
-
     real_open = App.open.__func__  # type: ignore[attr-defined]
     monkeypatch.setattr(
-        sync_job.service.cli.App,
+        App,  # the class the commands use (sync_job.service.cli imports this one)
         "open",
         classmethod(lambda cls, c, **kw: real_open(cls, c, **{**kw, "sleep": lambda s: None})),
     )

@@ -9,10 +9,11 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sync_job.dealpos.stats import CallStats
 from sync_job.engine.cycle import CycleResult
+from sync_job.service.app import App
 from sync_job.service.config import Config, parse_config
 from sync_job.state.store import Store
 
@@ -84,6 +85,11 @@ class StubApp:
         """Close the store."""
         self.closed = True
         self.store.close()
+
+
+def stub_app(store: Store, behaviour: Callable[[StubApp], list[CycleResult]] | None = None) -> App:
+    """A StubApp, typed as the App it stands in for (the daemon uses only what it has)."""
+    return cast(App, StubApp(store, behaviour))
 
 
 class _StubDealpos:

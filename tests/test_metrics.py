@@ -10,7 +10,6 @@ import stat
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
@@ -31,7 +30,7 @@ from sync_job.service.metrics import (
 )
 from sync_job.state.store import Store
 from tests.factories import never_sleep_in_commands
-from tests.service_fakes import StubApp, make_config, result
+from tests.service_fakes import StubApp, make_config, result, stub_app
 
 NOW = 1_764_000_000.0
 
@@ -168,7 +167,7 @@ def test_daemon_serves_metrics_while_running_and_stops_serving(tmp_path: Path) -
         return [result(created=2)]
 
     store = Store.open(tmp_path / "s.db")
-    daemon: Any = Daemon(config, app_factory=lambda c: StubApp(store, behaviour))
+    daemon = Daemon(config, app_factory=lambda c: stub_app(store, behaviour))
     assert daemon.run() == 0
     assert "# TYPE sync_job_cycles_total counter" in scraped[0]
     assert "sync_job_cycles_total{" not in scraped[0]  # scraped before the first cycle ended

@@ -17,7 +17,7 @@ from sync_job.sandbox import DealposSimulator, TikTokSimulator, dealpos_variants
 from sync_job.service.daemon import Daemon
 from sync_job.service.notify import Watchdog, notify, watchdog_timeout
 from sync_job.state.store import Store
-from tests.service_fakes import StubApp, datagram_socket, drain, make_config, result
+from tests.service_fakes import StubApp, datagram_socket, drain, make_config, result, stub_app
 
 
 class FakeClock:
@@ -66,12 +66,17 @@ def test_watchdog_timeout_from_environment(env: dict[str, str], expected: float 
 
 def watchdog(clock: FakeClock, sent: list[str], timeout: float | None = 40.0) -> Watchdog:
     """A watchdog on a hand clock that records what it sends."""
-    return Watchdog(timeout, idle_limit=100.0, clock=clock, send=lambda m: bool(sent.append(m)))
+
+    def send(message: str) -> bool:
+        sent.append(message)
+        return True
+
+    return Watchdog(timeout, idle_limit=100.0, clock=clock, send=send)
 
 
 def test_progress_pings_at_most_every_quarter_timeout() -> None:
     """Beats from a busy cycle ping, but no more often than timeout/4."""
-    clock, sent = FakeClock(), []
+    clock, sent = FakeClock(), list[str]()
     dog = watchdog(clock, sent)
     dog.cycle_started()
     for _ in range(5):
@@ -85,7 +90,7 @@ def test_progress_pings_at_most_every_quarter_timeout() -> None:
 
 def test_stuck_cycle_gets_no_pings_from_the_idle_thread() -> None:
     """While a cycle runs, only its own progress pings: a hung call lets systemd step in."""
-    clock, sent = FakeClock(), []
+    clock, sent = FakeClock(), list[str]()
     dog = watchdog(clock, sent)
     dog.cycle_started()
     sent.clear()
@@ -96,7 +101,7 @@ def test_stuck_cycle_gets_no_pings_from_the_idle_thread() -> None:
 
 def test_idle_pings_stop_when_cycles_stop_coming() -> None:
     """Between cycles the idle thread pings, until no cycle started for longer than idle_limit."""
-    clock, sent = FakeClock(), []
+    clock, sent = FakeClock(), list[str]()
     dog = watchdog(clock, sent)
     dog.cycle_started()
     dog.cycle_finished()
@@ -109,7 +114,7 @@ def test_idle_pings_stop_when_cycles_stop_coming() -> None:
 
 def test_without_systemd_watchdog_nothing_is_sent() -> None:
     """With no WatchdogSec= the watchdog never sends and starts no thread."""
-    clock, sent = FakeClock(), []
+    clock, sent = FakeClock(), list[str]()
     dog = watchdog(clock, sent, timeout=None)
     dog.start()
     dog.cycle_started()
@@ -148,7 +153,7 @@ def test_daemon_sends_ready_watchdog_status_and_stopping(
         monkeypatch.setenv("WATCHDOG_USEC", "20000000")
         monkeypatch.delenv("WATCHDOG_PID", raising=False)
         store = Store.open(tmp_path / "s.db")
-        daemon: Any = Daemon(make_config(tmp_path), app_factory=lambda c: StubApp(store, behaviour))
+        daemon = Daemon(make_config(tmp_path), app_factory=lambda c: stub_app(store, behaviour))
         assert daemon.run() == 0
         messages = drain(sock)
     assert messages[0] == "READY=1"

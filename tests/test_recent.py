@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,9 +48,12 @@ def test_push_reads_back_only_the_orders_the_map_no_longer_holds(
     record_orders(store, CTX, [order(order_id=i) for i in ("1", "2", "3")], recent)
     reads: list[str] = []
     real = store.get_order_raw
-    monkeypatch.setattr(
-        store, "get_order_raw", lambda shop, oid: reads.append(oid) or real(shop, oid)
-    )
+
+    def counted(shop: str, order_id: str) -> dict[str, Any] | None:
+        reads.append(order_id)
+        return real(shop, order_id)
+
+    monkeypatch.setattr(store, "get_order_raw", counted)
     dealpos = FakeDealpos()
     Pusher(store, dealpos, CTX, create_settle_seconds=SETTLE_SECONDS, recent=recent).drain()
     assert reads == ["1"]

@@ -42,8 +42,10 @@ class Row:
         """The row's state as the client reads it."""
         if self.status == "Cancelled":
             return InvoiceState("recycled")
-        sent = "Sent" if self.delivery in ("Sent", "Returned") else "Unsent"
-        return InvoiceState("active", sent, "Paid" if self.payment == "Paid" else "Unpaid")
+        sent = self.delivery in ("Sent", "Returned")
+        return InvoiceState(
+            "active", "Sent" if sent else "Unsent", "Paid" if self.payment == "Paid" else "Unpaid"
+        )
 
 
 class Lister:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from dealpos_fakes import BASE, CLIENT_ID, CLIENT_SECRET, FakeClock
 
 from sync_job.dealpos import DealposClient, Pacer
+from tests.dealpos.dealpos_fakes import BASE, CLIENT_ID, CLIENT_SECRET, FakeClock
 
 
 @pytest.fixture

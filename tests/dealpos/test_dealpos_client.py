@@ -10,18 +10,6 @@ from typing import Any
 import pytest
 import requests
 import responses
-from dealpos_fakes import (
-    BASE,
-    CLIENT_ID,
-    CLIENT_SECRET,
-    DETAIL_URL,
-    INVOICE_URL,
-    PAY_URL,
-    SEND_URL,
-    TOKEN_URL,
-    FakeClock,
-    add_token,
-)
 from responses import matchers
 from structlog.testing import capture_logs
 
@@ -33,6 +21,18 @@ from sync_job.domain.errors import (
     PermanentError,
     RemoteError,
     TransientError,
+)
+from tests.dealpos.dealpos_fakes import (
+    BASE,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    DETAIL_URL,
+    INVOICE_URL,
+    PAY_URL,
+    SEND_URL,
+    TOKEN_URL,
+    FakeClock,
+    add_token,
 )
 
 CREATED = {"ID": "0b7e6a52-1111-4c3e-9d5a-2f8f2c1d0e01", "Number": "TT-576461413038785752"}

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from dealpos_fakes import CLIENT_ID, CLIENT_SECRET, FakeClock
 
 from sync_job.dealpos import DealposClient, Pacer
 from sync_job.domain.errors import OutcomeUnknown, TransientError
+from tests.dealpos.dealpos_fakes import CLIENT_ID, CLIENT_SECRET, FakeClock
 
 TOKEN_ANSWER = b'{"access_token":"tok-1","token_type":"Bearer","expires_in":3600}'
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from email.utils import formatdate
 
 import pytest
-from dealpos_fakes import FakeClock
 
 from sync_job.dealpos.pacer import Pacer
 from sync_job.net.headers import parse_retry_after
+from tests.dealpos.dealpos_fakes import FakeClock
 
 LIMIT, WINDOW = 20, 2.0
 

@@ -6,7 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from tiktok_fakes import (
+
+from sync_job.tiktok.client import TikTokClient
+from tests.tiktok.tiktok_fakes import (
     APP_KEY,
     APP_SECRET,
     AUTH_URL,
@@ -15,8 +17,6 @@ from tiktok_fakes import (
     FakeClock,
     MemoryTokenStore,
 )
-
-from sync_job.tiktok.client import TikTokClient
 
 
 @pytest.fixture

@@ -14,15 +14,6 @@ import requests
 import responses
 from responses import matchers
 from structlog.testing import capture_logs
-from tiktok_fakes import (
-    APP_SECRET,
-    AUTH_URL,
-    BASE_URL,
-    NOW,
-    OLD_TOKENS,
-    FakeClock,
-    MemoryTokenStore,
-)
 
 from sync_job.domain.errors import (
     AuthError,
@@ -33,6 +24,15 @@ from sync_job.domain.errors import (
 from sync_job.domain.model import Tokens, Window
 from sync_job.tiktok.client import TikTokClient
 from sync_job.tiktok.signing import sign
+from tests.tiktok.tiktok_fakes import (
+    APP_SECRET,
+    AUTH_URL,
+    BASE_URL,
+    NOW,
+    OLD_TOKENS,
+    FakeClock,
+    MemoryTokenStore,
+)
 
 SEARCH = BASE_URL + "/order/202309/orders/search"
 RETURNS = BASE_URL + "/return_refund/202309/returns/search"

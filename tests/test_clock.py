@@ -4,6 +4,7 @@ moves a cursor backwards and never leaves a stretch of updates unread.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -42,6 +43,10 @@ class NoTokens:
     def save_tokens(self, app_key: str, tokens: Tokens) -> None:
         """No refresh is expected in these tests."""
         raise AssertionError("unexpected token refresh")
+
+    def tokens_locked(self) -> contextlib.AbstractContextManager[None]:
+        """No other process writes tokens here: nothing to lock."""
+        return contextlib.nullcontext()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ keep a run busy for minutes or blow up its memory (both clients, over real loopb
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import threading
 import time
@@ -127,6 +128,10 @@ class NoTokens:
 
     def save_tokens(self, app_key: str, tokens: Tokens) -> None:
         """Never called here."""
+
+    def tokens_locked(self) -> contextlib.AbstractContextManager[None]:
+        """No other process writes tokens here: nothing to lock."""
+        return contextlib.nullcontext()
 
 
 def test_tiktok_client_gives_up_on_a_dripping_answer_at_its_timeout(awkward: str) -> None:

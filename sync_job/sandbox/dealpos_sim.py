@@ -61,6 +61,8 @@ class DealposSimulator(LoopbackServer):
         self.client_id, self.client_secret = client_id, client_secret
         self.clock = clock
         self.calls = CallCounter()
+        # What the watch page shows besides DealPOS's own view (set by the sandbox runner).
+        self.page_extras = dealpos_page.PageExtras()
         self.faults = FaultInjector(faults)
         self.window = FixedWindow(rate_limit, rate_window_seconds, clock)
         self._lock = threading.RLock()
@@ -161,7 +163,7 @@ class DealposSimulator(LoopbackServer):
         if request.path == "/_sandbox/tamper" and request.method == "POST":
             return self._tamper_call(request)
         if request.path == "/" or request.path.startswith("/_sandbox/"):
-            return self._inspect(request.path)
+            return self._inspect(request.path, request.query)
         admission = self.window.admit()
         fault = Fault.NONE
         if not admission.allowed:
@@ -178,15 +180,20 @@ class DealposSimulator(LoopbackServer):
         self.calls.record(request.endpoint, outcome_name(fault, response))
         return response
 
-    def _inspect(self, path: str) -> Response:
+    def _inspect(self, path: str, query: Mapping[str, str]) -> Response:
         if path == "/_sandbox/state":
             return json_response(200, self.state())
         if path != "/":
             return json_response(404, {"Message": "no such inspection page"})
-        page = dealpos_page.render(
-            self.invoices(), self.calls.count(), self.calls.count(outcome="429")
+        view = dealpos_page.PageView(
+            calls=self.calls.count(),
+            rate_limited=self.calls.count(outcome="429"),
+            window_used=self.window.used(),
+            limit=self.window.limit,
+            window_seconds=self.window.window_seconds,
+            extras=self.page_extras,
         )
-        return html_response(200, page)
+        return html_response(200, dealpos_page.render(self.invoices(), view, query))
 
     def _refuse(self, fault: Fault) -> Response:
         if fault is Fault.RATE_LIMITED:

@@ -41,3 +41,10 @@ class FixedWindow:
             allowed = self._used <= self.limit
             reset = max(1, math.ceil(self._start + self.window_seconds - now))
             return Admission(allowed, self.limit, max(0, self.limit - self._used), reset)
+
+    def used(self) -> int:
+        """Requests counted in the current window (0 once it has run out)."""
+        with self._lock:
+            if self._start is None or self._clock() >= self._start + self.window_seconds:
+                return 0
+            return self._used

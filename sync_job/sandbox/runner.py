@@ -5,6 +5,7 @@ This is the embedded default that `make run` shows: no TikTok app or DealPOS ten
 
 from __future__ import annotations
 
+import secrets
 import socket
 import threading
 from pathlib import Path
@@ -13,11 +14,13 @@ from typing import Any
 import click
 
 from sync_job.sandbox import defaults
+from sync_job.sandbox.dealpos_page import PageExtras
 from sync_job.sandbox.dealpos_sim import DealposSimulator
 from sync_job.sandbox.generator import LifecycleGenerator
 from sync_job.sandbox.tiktok_sim import TikTokSimulator
 from sync_job.sandbox.webhooks import WebhookSender
 from sync_job.service.config import Config, parse_config
+from sync_job.service.web import readmodel
 
 GENERATOR_TICK_SECONDS = 1.0
 
@@ -33,12 +36,21 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def sandbox_settings(
-    tiktok_url: str, dealpos_url: str, state_dir: Path, webhook_listen: str | None = None
+    tiktok_url: str,
+    dealpos_url: str,
+    state_dir: Path,
+    webhook_listen: str | None = None,
+    web: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The embedded configuration: short windows and interval so a person sees changes quickly."""
+    """The embedded configuration: short windows and interval so a person sees changes quickly.
+
+    `web`: the operator page's [web] table (loopback listen and a token made for this run).
+    """
     hook = {} if webhook_listen is None else {"webhook": {"listen": webhook_listen}}
+    page = {} if web is None else {"web": web}
     return {
         **hook,
+        **page,
         "state": {"path": str(state_dir / "sync.db")},
         "schedule": {"interval_seconds": 5, "jitter_seconds": 0},
         "sync": {
@@ -95,9 +107,24 @@ def _webhook_line(config: Config) -> str:
     return f"TikTok pushes order changes to http://{hook.listen}{hook.path}"
 
 
+def operator_url(config: Config) -> str | None:
+    """The operator page's address, when [web] is on."""
+    listen = config.web.listen
+    return None if listen is None else f"http://{listen}/"
+
+
+def _page_line(config: Config) -> str:
+    url, token = operator_url(config), config.web.admin_token
+    if url is None:
+        return "off"
+    # The sandbox made this token for this run only; it guards simulated data.
+    return url if token is None else f"{url}  (admin token for its buttons: {token.reveal()})"
+
+
 def _banner(config: Config, tiktok: TikTokSimulator, dealpos: DealposSimulator) -> str:
     return (
         "sync-job sandbox: simulated TikTok Shop and DealPOS on this machine\n"
+        f"  operator page:       {_page_line(config)}\n"
         f"  watch the invoices:  {dealpos.url}/\n"
         f"  TikTok state (JSON): {tiktok.url}/_sandbox/state\n"
         f"  DealPOS state (JSON): {dealpos.url}/_sandbox/state\n"
@@ -107,6 +134,27 @@ def _banner(config: Config, tiktok: TikTokSimulator, dealpos: DealposSimulator) 
         f"{config.dealpos.rate_window_seconds:g} s\n"
         "  Ctrl-C stops everything."
     )
+
+
+def page_extras(config: Config, tiktok: TikTokSimulator) -> PageExtras:
+    """Let the DealPOS watch page show each invoice's TikTok status and the open work items."""
+    shop = config.tiktok.shops[0].id
+
+    def tiktok_status(reference: str) -> str | None:
+        order = tiktok.order(shop, reference)
+        return None if order is None else str(order.get("status", ""))
+
+    def attention() -> list[dict[str, Any]]:
+        conn = readmodel.connect_readonly(config.state.path)
+        if conn is None:
+            return []
+        try:
+            found = readmodel.attention(conn, shop, kind=None, resolved=False, page=1, size=10)
+        finally:
+            conn.close()
+        return found.rows
+
+    return PageExtras(tiktok_status, attention, operator_url(config))
 
 
 def start_webhooks(tiktok: TikTokSimulator, listen: str) -> WebhookSender:
@@ -135,8 +183,10 @@ def run_sandbox(state_dir: Path, *, seed: int | None = None, webhooks: bool = Tr
     generator = LifecycleGenerator(tiktok, defaults.TIKTOK_SHOP_ID, seed=seed or 0)
     feeder = threading.Thread(target=_generate, args=(generator, stop), daemon=True)
     try:
-        settings = sandbox_settings(tiktok.url, dealpos.url, state_dir, listen)
+        web = {"listen": f"127.0.0.1:{free_port()}", "admin_token": secrets.token_urlsafe(18)}
+        settings = sandbox_settings(tiktok.url, dealpos.url, state_dir, listen, web)
         config = parse_config(settings, env={})
+        dealpos.page_extras = page_extras(config, tiktok)
         click.echo(_banner(config, tiktok, dealpos), err=True)
         feeder.start()
         return run_daemon(config)

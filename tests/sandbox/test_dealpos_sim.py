@@ -215,7 +215,8 @@ def test_state_and_html_page(dp: Any, new_invoice: Body, dealpos: DealposSimulat
     assert invoice["total"] == Decimal("130500.50") and len(invoice["lines"]) == 2
     assert state["calls"]["POST /api/v3/Invoice"] == {"200": 1, "409": 1}
     page = dp.http.get(dealpos.url + "/").text
-    assert 'http-equiv="refresh" content="2"' in page and "TT-1" in page
+    assert 'http-equiv="refresh" content="5"' in page and "TT-1" in page
+    assert "Rp 130.500" in page and "3 of 1000" in page  # money as merchants write it; quota used
 
 
 def test_bodyless_call_declaring_json_is_400(dp: Any) -> None:

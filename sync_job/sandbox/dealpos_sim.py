@@ -39,7 +39,7 @@ _WRITES = {
 class DealposSimulator(LoopbackServer):
     """Serves one DealPOS tenant with a fixed-window rate limit counted across all endpoints."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  # a simulator's knobs, each with a default
         self,
         client_id: str,
         client_secret: str,

@@ -84,7 +84,7 @@ class _Track:
 class LifecycleGenerator:
     """Creates orders in a TikTok simulator shop and moves them forward; seedable."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  # the generator's knobs, each with a default
         self,
         tiktok_sim: TikTokSimulator,
         shop_id: str,

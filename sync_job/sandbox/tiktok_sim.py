@@ -54,7 +54,7 @@ def _signature(path: str, query: Mapping[str, str], body: bytes | None, app_secr
 class TikTokSimulator(LoopbackServer):
     """Serves orders and returns for a set of shops over the real TikTok Shop contract."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  # a simulator's knobs, each with a default
         self,
         app_key: str,
         app_secret: str,

@@ -150,7 +150,7 @@ class _Recovery:
 class TikTokClient:
     """Talks to the TikTok Shop Open API; every failure leaves as a sync_job.domain.errors class."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  # keyword-only settings, each from the config
         self,
         *,
         base_url: str,

@@ -1,6 +1,6 @@
 """Chaos soak: many orders, faults on both sides, a daemon SIGKILLed and restarted; then check.
 
-    .venv/bin/python bench/soak.py --orders 300 --kills 5 [--seed 1]
+    .venv/bin/python bench/soak.py --orders 300 --kills 5 [--seed 1] [--webhooks]
 
 Both simulators run in this process with 10% of calls failing (429, 500, slow past the client
 timeout, dropped connections and, on DealPOS writes, the change applied but its answer lost). The
@@ -16,11 +16,13 @@ Exit status 0 when every check holds.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
 import random
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -40,6 +42,7 @@ from sync_job.sandbox.dealpos_sim import DealposSimulator
 from sync_job.sandbox.faults import FaultConfig
 from sync_job.sandbox.generator import LifecycleGenerator
 from sync_job.sandbox.tiktok_sim import TikTokSimulator
+from sync_job.sandbox.webhooks import WebhookFaults, WebhookSender
 
 SHOP = "7495000000000000077"
 CIPHER = "GCP_soak+shop/cipher=="
@@ -56,6 +59,11 @@ SLOW_SECONDS = 1.5  # a slow simulator answer comes after the client gave up
 LAG_SECONDS = 1
 TICK = 0.25  # the generator moves the shop this often
 STEP_CHANCE = 0.08  # per tick, an open order moves one step with this chance (~3 s per step)
+WEBHOOK_FAULTS = WebhookFaults(
+    dropped=0.20, duplicated=0.10, reordered=0.10, delayed=0.05, bad_signature=0.02,
+    delay_seconds=2.0,
+)  # fmt: skip
+WEBHOOK_INTERVAL = 5
 MIN_KILL_GAP = 1.5  # seconds between kills, so every restarted daemon gets some work done
 STOP_TIMEOUT = 35.0  # SIGTERM must end the daemon within this (its promise is 30 s)
 UNKNOWN_SKUS = frozenset(p.sku for p in UNKNOWN_PRODUCTS)
@@ -72,6 +80,9 @@ class SoakOptions:
     fault_share: float = 0.10
     settle_timeout: float | None = None  # default: grows with the order count
     work_dir: Path | None = None  # default: a temporary folder, removed afterwards
+    # Webhook mode: the TikTok simulator also pushes webhooks, 20% of them lost, some repeated,
+    # reordered, late or mis-signed; the daemon polls every WEBHOOK_INTERVAL seconds instead of 1.
+    webhooks: bool = False
 
     @property
     def duration(self) -> float:
@@ -104,6 +115,7 @@ class SoakReport:
     attention: Counter[str] = field(default_factory=Counter)
     mirror: MirrorReport = field(default_factory=MirrorReport)
     final_run: dict[str, Any] = field(default_factory=dict)
+    webhooks: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -127,6 +139,7 @@ class SoakReport:
             f"quarantined orders: {len(self.quarantined)}; open attention: "
             f"{_fmt(dict(self.attention)) or 'none'}",
             f"final once: {_fmt(self.final_run)}",
+            *([f"webhooks: {_fmt(self.webhooks)}"] if o.webhooks else []),
             f"mirror: {self.mirror.summary()}",
         ]
         out += [f"PROBLEM: {p}" for p in self.problems[:50]]
@@ -156,13 +169,20 @@ def _faults(share: float, seed: int, *, writes_can_lose: bool) -> FaultConfig:
     )
 
 
-def write_config(root: Path, tiktok_url: str, dealpos_url: str) -> Path:
-    """A config for the daemon: a cycle a second, short timeouts, retries that never wait long."""
+def write_config(
+    root: Path, tiktok_url: str, dealpos_url: str, webhook_listen: str | None = None
+) -> Path:
+    """A config for the daemon: a cycle a second, short timeouts, retries that never wait long.
+
+    With `webhook_listen` the daemon also receives webhooks there, and polls every 5 s.
+    """
+    interval = 1 if webhook_listen is None else WEBHOOK_INTERVAL
+    hook = "" if webhook_listen is None else f'[webhook]\nlisten = "{webhook_listen}"\n'
     text = f"""
-[state]
+{hook}[state]
 path = "state/sync.db"
 [schedule]
-interval_seconds = 1
+interval_seconds = {interval}
 jitter_seconds = 0
 [sync]
 overlap_seconds = 120
@@ -322,7 +342,8 @@ class Soak:
         self.t0 = time.monotonic()
         self.tiktok.start()
         self.dealpos.start()
-        config = write_config(self.root, self.tiktok.url, self.dealpos.url)
+        listen = self._start_webhooks()
+        config = write_config(self.root, self.tiktok.url, self.dealpos.url, listen)
         daemon = DaemonProcess(config, self.root / "daemon.log")
         try:
             daemon.start()
@@ -331,11 +352,26 @@ class Soak:
             self._check()
         finally:
             daemon.kill()
+            if self.tiktok.webhooks is not None:
+                self.tiktok.webhooks.stop()
             self.tiktok.stop()
             self.dealpos.stop()
             self.report.starts = daemon.starts
             self.report.wall["total"] = time.monotonic() - self.t0
         return self.report
+
+    def _start_webhooks(self) -> str | None:
+        """In webhook mode: the simulator's sender, aimed at the port the daemon will listen on."""
+        if not self.options.webhooks:
+            return None
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            listen = f"127.0.0.1:{sock.getsockname()[1]}"
+        faults = dataclasses.replace(WEBHOOK_FAULTS, seed=self.options.seed)
+        url = f"http://{listen}/tiktok/webhook"
+        sender = WebhookSender(url, APP_KEY, SECRETS["TIKTOK_APP_SECRET"], faults=faults)
+        self.tiktok.webhooks = sender.start()
+        return listen
 
     def _generate(self, daemon: DaemonProcess) -> None:
         """Create N orders over the duration, move them at random, kill the daemon on schedule."""
@@ -365,6 +401,8 @@ class Soak:
             gen.new_order()
             self.report.events += 1
         self.report.events += len(gen.drain())
+        if self.tiktok.webhooks is not None:
+            self.tiktok.webhooks.flush()
         self.report.wall["generate"] = time.monotonic() - start
         self.say(f"generator drained: {len(gen.order_ids())} orders final")
 
@@ -432,6 +470,8 @@ class Soak:
                 r.runs[status] += 1
                 for key in ("lookups", "adopted", "created", "sent", "paid", "recycled"):
                     r.run_totals[key] += int(json.loads(counts or "{}").get(key) or 0)
+            if self.options.webhooks:
+                r.webhooks = self._webhook_figures(db)
         r.attention = Counter(kind for kind, _ in attention)
         flagged = {oid for kind, oid in attention if kind == "rejected"}
         r.mirror = compare_mirror(
@@ -446,6 +486,17 @@ class Soak:
         )
         self._problems(invoices_by_ref=Counter(i.reference for i in invoices), flagged=flagged)
         r.wall["check"] = time.monotonic() - start
+
+    def _webhook_figures(self, db: sqlite3.Connection) -> dict[str, int]:
+        """What the sender did and what the daemon counted and worked off."""
+        assert self.tiktok.webhooks is not None
+        sent = {f"sender {k}": n for k, n in self.tiktok.webhooks.counts.items()}
+        counted = {f"daemon {k}": n for k, n in db.execute("SELECT kind, n FROM webhook_counts")}
+        outcomes = db.execute("SELECT outcome, COUNT(*) FROM webhook_inbox GROUP BY outcome")
+        worked = {f"inbox {k or 'waiting'}": n for k, n in outcomes}
+        if not counted.get("daemon received") or not worked.get("inbox pushed"):
+            self.report.problems.append("webhook mode: no webhook was received and worked off")
+        return {**sent, **counted, **worked}
 
     def _problems(self, invoices_by_ref: Counter[str], flagged: set[str]) -> None:
         r = self.report
@@ -497,6 +548,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=None, help="generation time")
     parser.add_argument("--faults", type=float, default=0.10, help="share of failing calls")
     parser.add_argument("--keep", type=Path, default=None, help="work folder to keep")
+    parser.add_argument("--webhooks", action="store_true", help="webhook mode (20%% lost)")
     args = parser.parse_args(argv)
     options = SoakOptions(
         orders=args.orders,
@@ -505,6 +557,7 @@ def main(argv: list[str] | None = None) -> int:
         generate_seconds=args.seconds,
         fault_share=args.faults,
         work_dir=args.keep,
+        webhooks=args.webhooks,
     )
     report = run_soak(options, echo=True)
     print("\n".join(report.lines()), flush=True)

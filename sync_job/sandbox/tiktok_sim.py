@@ -37,6 +37,13 @@ Scope = Literal["shop", "app", "token"]
 Handler = Callable[[Request, str], Any]
 
 _MAX_BEHIND, _MAX_AHEAD = 300, 30  # accepted timestamp skew, seconds
+EVENT_TYPES = (
+    "ORDER_STATUS_CHANGE",
+    "CANCELLATION_STATUS_CHANGE",
+    "RETURN_STATUS_CHANGE",
+    "PACKAGE_UPDATE",
+    "PRODUCT_STATUS_CHANGE",
+)
 AUTHORIZE_PATH = "/open/authorize"  # the seller's authorization page (services.tiktokshop.com)
 AUTH_CODE_LIFETIME_SECONDS = 600  # auth codes are short-lived and single-use
 
@@ -98,6 +105,7 @@ class TikTokSimulator(LoopbackServer):
         self.on_orders_page: Callable[[str], None] | None = None
         # Set to send TikTok's webhooks (status change, line cancelled, return) to a receiver.
         self.webhooks: WebhookSender | None = None
+        self.subscriptions: dict[str, str] = {}  # event type -> address (PUT /event/.../webhooks)
 
     def _route_table(self) -> dict[tuple[str, str], tuple[Scope, Handler]]:
         # scope: "shop" = signed + shop_cipher, "app" = signed without it, "token" = unsigned
@@ -106,6 +114,8 @@ class TikTokSimulator(LoopbackServer):
             ("GET", "/order/202309/orders"): ("shop", self._order_detail),
             ("POST", "/return_refund/202309/returns/search"): ("shop", self._search_returns),
             ("GET", "/authorization/202309/shops"): ("app", self._authorized_shops),
+            ("PUT", "/event/202309/webhooks"): ("app", self._put_webhook),
+            ("GET", "/event/202309/webhooks"): ("app", self._list_webhooks),
             ("GET", "/api/v2/token/get"): ("token", self._token_get),
             ("GET", "/api/v2/token/refresh"): ("token", self._token_refresh),
         }
@@ -411,6 +421,25 @@ class TikTokSimulator(LoopbackServer):
             f"<p>Finish with: <code>sync-job connect --code {code}</code></p>"
         )
         return html_response(200, page)
+
+    def _put_webhook(self, request: Request, shop_id: str) -> dict[str, Any]:
+        body = params.json_body(request)
+        event, address = body.get("event_type"), body.get("address")
+        if event not in EVENT_TYPES:
+            raise params.bad_request(f"event_type: unknown event type {event!r}")
+        if not isinstance(address, str) or not address.startswith(("https://", "http://")):
+            raise params.bad_request("address: must be an http(s) URL")
+        self.subscriptions[event] = address
+        return {}
+
+    def _list_webhooks(self, request: Request, shop_id: str) -> dict[str, Any]:
+        now = int(self.clock())
+        return {
+            "webhooks": [
+                {"event_type": e, "address": a, "create_time": now, "update_time": now}
+                for e, a in sorted(self.subscriptions.items())
+            ]
+        }
 
     def _token_get(self, request: Request, shop_id: str) -> dict[str, Any]:
         self._check_app_credentials(request.query, "authorized_code")

@@ -26,6 +26,7 @@ from sync_job.service.config import (
     load_connect_config,
 )
 from sync_job.service.logs import register_secrets
+from sync_job.service.subscribe import EVENT_TYPES, check_address, subscribe_webhooks
 from sync_job.state.store import Store
 from sync_job.state.tokens import seed_of
 
@@ -207,12 +208,29 @@ def _print_link(ctx: click.Context, settings: ConnectConfig) -> None:
 @click.command()
 @click.option("--code", metavar="CODE", help="The auth_code from the redirect after approval.")
 @click.option("--redirect-url", metavar="URL", help="The whole redirect URL (its code is used).")
+@click.option(
+    "--subscribe",
+    "subscribe_url",
+    metavar="URL",
+    help="Also subscribe this public https:// URL of [webhook] path to TikTok's order, "
+    "cancellation and return webhooks.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
-def connect(ctx: click.Context, code: str | None, redirect_url: str | None, as_json: bool) -> None:
+def connect(
+    ctx: click.Context,
+    code: str | None,
+    redirect_url: str | None,
+    subscribe_url: str | None,
+    as_json: bool,
+) -> None:
     """Authorize a shop: print the link, or exchange the code and print [[tiktok.shops]] blocks."""
     auth_code = _code(ctx, code, redirect_url)
+    address = _subscribe_address(ctx, subscribe_url)
     settings = _load(ctx)
+    if auth_code is None and address is not None:
+        _subscribe(ctx, settings, address, as_json)
+        ctx.exit(EXIT_OK)
     if auth_code is None:
         _print_link(ctx, settings)
         ctx.exit(EXIT_OK)
@@ -225,4 +243,42 @@ def connect(ctx: click.Context, code: str | None, redirect_url: str | None, as_j
     finally:
         store.close()
     click.echo(render_json(tokens, shops) if as_json else render_text(tokens, shops))
+    if address is not None:
+        _subscribe(ctx, settings, address, as_json)
     ctx.exit(EXIT_OK)
+
+
+def _subscribe_address(ctx: click.Context, url: str | None) -> str | None:
+    """The --subscribe URL checked (exit 2 when it cannot be a webhook address)."""
+    if url is None:
+        return None
+    try:
+        return check_address(url)
+    except ConfigError as exc:
+        click.echo(f"error: {exc.key} {url!r}: {exc.problem}", err=True)
+        ctx.exit(EXIT_USAGE)
+    raise AssertionError  # unreachable: ctx.exit raises
+
+
+def _subscribe(ctx: click.Context, settings: ConnectConfig, address: str, as_json: bool) -> None:
+    """Subscribe the three webhooks with the stored token pair; exit 1 when TikTok refuses.
+
+    With --json the report goes to stderr, so stdout stays one JSON object.
+    """
+    store = Store.open(settings.state.path)
+    try:
+        client = build_tiktok_client(settings.tiktok, RetryConfig(), store)
+        listed = subscribe_webhooks(client, address)
+    except RemoteError as exc:
+        click.echo(f"error: subscribing the webhooks failed: {exc}", err=True)
+        ctx.exit(EXIT_FAILED)
+    finally:
+        store.close()
+    click.echo(
+        f"webhooks subscribed ({len(listed)} of {len(EVENT_TYPES)} event types):", err=as_json
+    )
+    for event, where in listed:
+        click.echo(f"  {event} -> {where}", err=as_json)
+    if {e for e, where in listed if where == address} != set(EVENT_TYPES):
+        click.echo("error: TikTok does not list every event type at that address", err=True)
+        ctx.exit(EXIT_FAILED)

@@ -37,6 +37,7 @@ ORDERS_SEARCH = "/order/202309/orders/search"
 ORDERS_DETAIL = "/order/202309/orders"
 RETURNS_SEARCH = "/return_refund/202309/returns/search"
 AUTHORIZED_SHOPS = "/authorization/202309/shops"
+WEBHOOKS = "/event/202309/webhooks"
 TOKEN_REFRESH = "/api/v2/token/refresh"
 TOKEN_GET = "/api/v2/token/get"
 NO_TOKEN = "no TikTok access token yet: run `sync-job connect` to authorize the app"
@@ -224,6 +225,15 @@ class TikTokClient:
         """List the shops this app is authorized for (id, cipher, name, region, ...)."""
         data = self._call("GET", AUTHORIZED_SHOPS, {})
         return _items(data, "shops", AUTHORIZED_SHOPS)
+
+    def subscribe_webhook(self, address: str, event_type: str) -> None:
+        """Point one event type's webhook at `address` (replacing its previous address)."""
+        body = dumps({"address": address, "event_type": event_type}).encode()
+        self._call("PUT", WEBHOOKS, {}, body=body)
+
+    def list_webhooks(self) -> list[dict[str, Any]]:
+        """The webhooks subscribed now (event_type, address, ...)."""
+        return _items(self._call("GET", WEBHOOKS, {}), "webhooks", WEBHOOKS)
 
     def exchange_auth_code(self, auth_code: str) -> Tokens:
         """Trade a shop's authorization code for a token pair, save it, then start using it."""

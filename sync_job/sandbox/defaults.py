@@ -14,6 +14,7 @@ TIKTOK_SHOP_ID = "7495000000000000001"
 TIKTOK_SHOP_CIPHER = "GCP_sandbox+shop/cipher"  # "+" and "/" on purpose: clients must encode it
 TIKTOK_ACCESS_TOKEN = "sandbox-access-token"
 TIKTOK_REFRESH_TOKEN = "sandbox-refresh-token"
+TIKTOK_SERVICE_ID = "7310000000000000001"  # any id: the simulator's authorization page takes it
 
 DEALPOS_CLIENT_ID = "sandbox-client"
 DEALPOS_CLIENT_SECRET = "sandbox-secret"

@@ -17,7 +17,8 @@ from sync_job.sandbox import defaults
 from sync_job.sandbox.dealpos_page import PageExtras
 from sync_job.sandbox.dealpos_sim import DealposSimulator
 from sync_job.sandbox.generator import LifecycleGenerator
-from sync_job.sandbox.tiktok_sim import TikTokSimulator
+from sync_job.sandbox.playground import fresh_state, next_steps, write_config
+from sync_job.sandbox.tiktok_sim import AUTHORIZE_PATH, TikTokSimulator
 from sync_job.sandbox.webhooks import WebhookSender
 from sync_job.service.config import Config, parse_config
 from sync_job.service.web import readmodel
@@ -67,6 +68,8 @@ def sandbox_settings(
             "app_secret": defaults.TIKTOK_APP_SECRET,
             "access_token": defaults.TIKTOK_ACCESS_TOKEN,
             "refresh_token": defaults.TIKTOK_REFRESH_TOKEN,
+            "service_id": defaults.TIKTOK_SERVICE_ID,
+            "authorize_url": f"{tiktok_url}{AUTHORIZE_PATH}",
             "shops": [
                 {
                     "id": defaults.TIKTOK_SHOP_ID,
@@ -176,6 +179,7 @@ def run_sandbox(state_dir: Path, *, seed: int | None = None, webhooks: bool = Tr
     )  # the daemon pulls in APScheduler: only when needed
 
     state_dir = state_dir.resolve()
+    fresh_state(state_dir)  # the simulators start empty: old state would only contradict them
     tiktok, dealpos = start_simulators(seed or 0)
     listen = f"127.0.0.1:{free_port()}" if webhooks else None
     sender = start_webhooks(tiktok, listen) if listen else None
@@ -188,6 +192,7 @@ def run_sandbox(state_dir: Path, *, seed: int | None = None, webhooks: bool = Tr
         config = parse_config(settings, env={})
         dealpos.page_extras = page_extras(config, tiktok)
         click.echo(_banner(config, tiktok, dealpos), err=True)
+        click.echo(next_steps(write_config(settings, state_dir)), err=True)
         feeder.start()
         return run_daemon(config)
     finally:

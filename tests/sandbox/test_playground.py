@@ -1,4 +1,4 @@
-"""`sync-job sandbox` as a playground: fresh state, a config file, every command works against it."""
+"""`sync-job sandbox` as a playground: fresh state, a config file, every command works."""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ import sys
 import time
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -44,7 +45,7 @@ def _cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _wait_for_a_run(config: Path, proc: subprocess.Popen[str]) -> dict[str, object]:
+def _wait_for_a_run(config: Path, proc: subprocess.Popen[str]) -> dict[str, Any]:
     deadline = time.monotonic() + 45
     while True:
         assert proc.poll() is None, "the sandbox stopped"
@@ -72,7 +73,7 @@ def test_every_command_works_against_the_running_sandbox(tmp_path: Path) -> None
     config = state / "config.toml"
     try:
         shop = _wait_for_a_run(config, proc)
-        kinds = [a["kind"] for a in shop["attention"]]  # type: ignore[index, union-attr]
+        kinds = [a["kind"] for a in shop["attention"]]
         assert "left-from-last-time" not in kinds
         assert _cli(config, "attention").returncode == 0
         checked = _cli(config, "check", "--skus", "5")

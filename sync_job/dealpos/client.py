@@ -246,7 +246,7 @@ class DealposClient:
         self.stats.count(endpoint.name, result)
         elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
         _log.debug(
-            "dealpos.call",
+            "dealpos call",
             endpoint=endpoint.name,
             method=endpoint.method,
             path=endpoint.path,

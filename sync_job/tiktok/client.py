@@ -344,7 +344,7 @@ class TikTokClient:
                 if recovery.restamped:
                     raise
                 recovery.restamped = True
-                _log.warning("tiktok.restamp", path=request.path)
+                _log.warning("tiktok timestamp refused, re-stamping", path=request.path)
 
     def _expiring(self, tokens: Tokens | None = None) -> bool:
         """Tell whether the access token's known expiry is within the refresh margin."""
@@ -407,7 +407,7 @@ class TikTokClient:
             stored = self._token_store.load_tokens(self._app_key)
             if stored is not None and _pair(stored) != _pair(self._tokens):
                 self._tokens = stored
-                _log.info("tiktok.tokens_reread", access_expires_at=stored.access_expires_at)
+                _log.info("tiktok tokens re-read", access_expires_at=stored.access_expires_at)
                 if not self._expiring(stored):
                     return False
             self._refresh_once()
@@ -420,7 +420,7 @@ class TikTokClient:
         self._tokens = tokens
         self._fresh_access_token = tokens.access_token
         _log.info(
-            "tiktok.tokens_refreshed",
+            "tiktok tokens refreshed",
             access_expires_at=tokens.access_expires_at,
             refresh_expires_at=tokens.refresh_expires_at,
         )
@@ -510,7 +510,7 @@ def _log_retry(state: RetryCallState) -> None:
     """Log a retry that is about to sleep (the error text carries path, code and request_id)."""
     error = state.outcome.exception() if state.outcome else None
     _log.warning(
-        "tiktok.retrying",
+        "tiktok call retrying",
         attempt=state.attempt_number,
         wait=round(state.upcoming_sleep, 3),
         error=str(error),

@@ -178,7 +178,7 @@ def _envelope(content: bytes) -> dict[str, Any] | None:
 def _logged(error: RemoteError, **context: Any) -> RemoteError:
     """Log an error as it is classified (with its request_id) and hand it back for raising."""
     _log.warning(
-        "tiktok.error",
+        "tiktok call failed",
         error=type(error).__name__,
         status=error.status,
         code=error.code,

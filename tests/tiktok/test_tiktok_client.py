@@ -434,7 +434,7 @@ def test_secrets_never_reach_errors_or_logs(
     shown = "".join(traceback.format_exception(caught.value)) + repr(logs)
     for secret in (APP_SECRET, OLD_TOKENS.refresh_token, OLD_TOKENS.access_token):
         assert secret not in shown
-    assert any(entry["event"] == "tiktok.retrying" for entry in logs)
+    assert any(entry["event"] == "tiktok call retrying" for entry in logs)
 
 
 def test_error_logs_carry_request_id(rsps: responses.RequestsMock, make_client: MakeClient) -> None:
@@ -442,7 +442,7 @@ def test_error_logs_carry_request_id(rsps: responses.RequestsMock, make_client: 
     rsps.post(SEARCH, body=envelope(code=106001, message="Invalid sign"))
     with capture_logs() as logs, pytest.raises(PermanentError):
         list(make_client().iter_orders(CIPHER, WINDOW))
-    assert [e["request_id"] for e in logs if e["event"] == "tiktok.error"] == ["req-1"]
+    assert [e["request_id"] for e in logs if e["event"] == "tiktok call failed"] == ["req-1"]
 
 
 def test_tokens_repr_hides_the_secrets() -> None:

@@ -206,3 +206,29 @@ def parse_return(raw: Any) -> Return:
         currency=_text(refund, "currency"),
         skus=tuple(_text(_mapping(li, "a return line"), "seller_sku") for li in lines),
     )
+
+
+# Exactly the fields parse_order reads: retention keeps these of an old finished order.
+_ORDER_KEYS = ("id", "status", "update_time", "create_time", "paid_time", "collection_time",
+               "buyer_email")  # fmt: skip
+_LINE_KEYS = ("id", "product_name", "sku_name", "seller_sku", "original_price", "seller_discount",
+              "display_status", "combined_listing_skus")  # fmt: skip
+
+
+def slim_order(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a raw order parse_order reads: parse_order(slim_order(r)) == parse_order(r)."""
+    slim = {k: raw[k] for k in _ORDER_KEYS if k in raw}
+    address, payment = raw.get("recipient_address"), raw.get("payment")
+    if isinstance(address, Mapping):
+        slim["recipient_address"] = {
+            k: address[k] for k in ("name", "phone_number") if k in address
+        }
+    if isinstance(payment, Mapping) and "shipping_fee" in payment:
+        slim["payment"] = {"shipping_fee": payment["shipping_fee"]}
+    lines = raw.get("line_items")
+    if isinstance(lines, list):
+        slim["line_items"] = [
+            {k: li[k] for k in _LINE_KEYS if k in li} if isinstance(li, Mapping) else li
+            for li in lines
+        ]
+    return slim

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+
+import structlog
 
 from sync_job.dealpos.client import DealposClient
 from sync_job.dealpos.pacer import Pacer
@@ -21,9 +24,12 @@ from sync_job.engine.trigger import work_off_inbox
 from sync_job.service.config import Config, RetryConfig, ShopConfig, TikTokConfig
 from sync_job.service.logs import register_secrets
 from sync_job.service.progress import NullProgress, Progress
+from sync_job.state.retention import apply_retention_if_due
 from sync_job.state.store import Store
 from sync_job.state.tokens import seed_of
 from sync_job.tiktok.client import TikTokClient
+
+log = structlog.get_logger(__name__)
 
 
 def invoice_settings(config: Config, shop: ShopConfig) -> InvoiceSettings:
@@ -226,7 +232,7 @@ class App:
         deps = self.deps()
         self.budget.start()
         try:
-            return self._run_shops(
+            results = self._run_shops(
                 shop_id,
                 lambda shop: Cycle(
                     deps, shop_context(self.config, shop, "realtime"), dry_run=dry_run
@@ -234,6 +240,20 @@ class App:
             )
         finally:
             self.budget.clear()
+        if not dry_run:
+            self.retain()
+        return results
+
+    def retain(self) -> None:
+        """Apply `[retention]` when a day has passed since it last ran; never fails a run."""
+        try:
+            done = apply_retention_if_due(self.store, self.config.retention)
+        except sqlite3.Error:
+            log.exception("retention failed; trying again after the next run")
+            return
+        if done is not None:
+            log.info("retention applied", runs_deleted=done.runs_deleted,
+                     orders_slimmed=done.orders_slimmed)  # fmt: skip
 
     def run_inbox(self) -> list[CycleResult]:
         """Work off the stored webhook notifications: fetch those orders, record, push."""

@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sync_job.domain.errors import ConfigError
+from sync_job.state.retention import RetentionPolicy
 
 __all__ = [
     "Config",
@@ -260,6 +261,7 @@ class Config:
     verify: VerifyConfig = field(default_factory=VerifyConfig)
     webhook: WebhookConfig = field(default_factory=WebhookConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
     sku_map: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     source: Path | None = None
 
@@ -621,6 +623,10 @@ _SECTIONS: Final[Mapping[str, tuple[type[Any], Mapping[str, _Key]]]] = {
             # Optional secret: env SYNC_JOB_WEB_TOKEN or $CREDENTIALS_DIRECTORY/sync_job_web_token.
             "admin_token": _Key(_admin_token, credential="sync_job_web_token"),
         },
+    ),
+    "retention": (
+        RetentionPolicy,
+        {"runs_days": _Key(_int_between(1, 3650)), "raw_days": _Key(_int_between(1, 3650))},
     ),
 }
 

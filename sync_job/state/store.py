@@ -130,6 +130,12 @@ def m006_variant_cache(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m007_maintenance(db: sqlite_utils.Database) -> None:
+    """When each periodic housekeeping task (e.g. retention) last ran (see state/retention.py)."""
+    db.execute("CREATE TABLE maintenance (task TEXT PRIMARY KEY, done_at REAL NOT NULL)")
+
+
 @dataclass(frozen=True)
 class OutboxRow:
     """One outbox action as stored."""

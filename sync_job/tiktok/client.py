@@ -177,7 +177,7 @@ class TikTokClient:
         self._token_store = token_store
         self._tokens = token_store.load_tokens(app_key) or initial_tokens
         # The access token this client itself obtained last: never proactively refreshed again.
-        self._fresh_access_token: str | None = None
+        self._obtained_access_token: str | None = None
         self._session = session or environment_session(self._base_url, self._auth_url)
         self._timeout = timeout
         self._clock = clock
@@ -256,7 +256,7 @@ class TikTokClient:
         tokens = self._tokens_from(data)
         self._token_store.save_tokens(self._app_key, tokens)
         self._tokens = tokens
-        self._fresh_access_token = tokens.access_token
+        self._obtained_access_token = tokens.access_token
         return tokens
 
     def refresh_tokens(self) -> Tokens:
@@ -349,7 +349,7 @@ class TikTokClient:
     def _expiring(self, tokens: Tokens | None = None) -> bool:
         """Tell whether the access token's known expiry is within the refresh margin."""
         tokens = tokens or self._tokens
-        if tokens.access_expires_at == 0 or tokens.access_token == self._fresh_access_token:
+        if tokens.access_expires_at == 0 or tokens.access_token == self._obtained_access_token:
             return False
         return tokens.access_expires_at - self._clock() <= self._refresh_margin
 
@@ -418,7 +418,7 @@ class TikTokClient:
         tokens = self._tokens_from(self._request_refresh())
         self._token_store.save_tokens(self._app_key, tokens)
         self._tokens = tokens
-        self._fresh_access_token = tokens.access_token
+        self._obtained_access_token = tokens.access_token
         _log.info(
             "tiktok tokens refreshed",
             access_expires_at=tokens.access_expires_at,

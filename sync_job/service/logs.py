@@ -22,12 +22,13 @@ import logging
 import os
 import sys
 from collections.abc import Iterable, Mapping
-from typing import Any, Final, TextIO
+from typing import Any, Final, TextIO, cast
 
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 from sync_job.domain.redact import MASK, Redactor
+from sync_job.service import console
 
 __all__ = ["configure_logging", "redact_secrets", "register_secret", "register_secrets"]
 
@@ -129,7 +130,10 @@ def _renderers(json: bool, colors: bool) -> list[Processor]:
     # Tracebacks are pre-rendered to text (so they can be redacted, and so rich's local-variable
     # dump never prints a secret); print that text as is.
     plain = structlog.dev.plain_traceback
-    return [structlog.dev.ConsoleRenderer(colors=colors, exception_formatter=plain)]
+    return [
+        console.short_cycle_line,  # a person reads a short cycle line; JSON keeps every field
+        structlog.dev.ConsoleRenderer(colors=colors, exception_formatter=plain),
+    ]
 
 
 def _final_processors(json: bool, colors: bool) -> list[Processor]:
@@ -224,7 +228,12 @@ def configure_logging(
     level = logging.DEBUG if verbose else logging.INFO
     journald = is_journal_stream(stream, os.environ if env is None else env)
     formatter = _formatter(json=as_json, colors=tty and not journald, journald=journald)
-    _install_handler(stream, formatter, level)
+    if not as_json:
+        # Log lines clear a backfill's progress bar and redraw it, instead of cutting it.
+        stream = cast(TextIO, console.BarAwareStream(stream))
+    handler = _install_handler(stream, formatter, level)
+    if not as_json and not verbose:
+        handler.addFilter(console.IdleCycleFilter())  # an idle cycle says nothing on a terminal
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.WARNING)
     structlog.configure(

@@ -6,6 +6,7 @@ date range), the mode (real-time or download) and whether anything may be change
 
 from __future__ import annotations
 
+import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -173,10 +174,27 @@ class Cycle:
             self._fail(exc)
         finally:
             self._summarise(store)
+            self._record_end(store, lock)
+
+    def _record_end(self, store: Store, lock: ShopLock) -> None:
+        """Record how the run ended, then give the lease back even if recording failed."""
+        try:
+            store.rollback_batch()  # a unit left open by a failure: never half-committed below
             store.finish_run(
                 self.result.run_id, self.result.status, self.result.counts, self.result.error
             )
+        except Exception as exc:  # e.g. the disk is full: the run's work is already committed
+            log.error("could not record the end of the run; releasing the lease", error=str(exc))
+            self.result.status = "failed"
+            self.result.error = f"could not record the end of the run: {exc}"
+        try:
             lock.release()
+        except Exception as exc:
+            log.error(
+                "could not release the lease; it lapses by itself",
+                error=str(exc),
+                lease_seconds=lock.lease_seconds,
+            )
 
     def _push(self, store: Store, lock: ShopLock) -> None:
         progress = self.deps.progress
@@ -297,7 +315,10 @@ class Cycle:
         calls, limited = self.deps.dealpos_stats()
         counts: dict[str, Any] = {"fetched": self.result.record.fetched}
         if store is not None:
-            counts = self._counts(store)
+            try:
+                counts = self._counts(store)
+            except sqlite3.Error as exc:  # the state file failed us: summarise what is known
+                log.error("could not count the outbox for the summary", error=str(exc))
         counts.update(
             dealpos_calls=calls - self._calls_before[0],
             rate_limited=limited - self._calls_before[1],

@@ -20,6 +20,18 @@ class ConfigError(SyncError):
         self.problem = problem
 
 
+class StateError(SyncError):
+    """The state file cannot be used (damaged, not writable, a folder, from a newer version).
+
+    The message names the file and what to do; `exit_code` is 2 when the config points at
+    something that can never work (a folder), else 1.
+    """
+
+    def __init__(self, message: str, *, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
 class RemoteError(SyncError):
     """A remote API answered with (or failed with) something other than success."""
 

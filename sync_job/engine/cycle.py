@@ -141,8 +141,7 @@ class Cycle:
         except (RemoteError, Stopped) as exc:
             self._fail(exc)
         except Exception as exc:  # a bug or an unclassified error: contained to this shop
-            log.exception("cycle crashed")
-            self._fail(exc)
+            self._crashed(self.deps.store, exc)
         finally:
             self._summarise(None)
             store.close()
@@ -170,11 +169,19 @@ class Cycle:
         except (RemoteError, Stopped, LockBusy) as exc:
             self._fail(exc)
         except Exception as exc:  # a bug or an unclassified error: contained to this shop
-            log.exception("cycle crashed")
-            self._fail(exc)
+            self._crashed(store, exc)
         finally:
             self._summarise(store)
             self._record_end(store, lock)
+
+    def _crashed(self, store: Store, exc: Exception) -> None:
+        """Contain a bug to this shop; a state file that cannot be used stops every shop."""
+        problem = store.explain(exc)
+        if problem is not None:
+            self._fail(problem)
+            raise problem from None  # the command (or daemon) says so and exits non-zero
+        log.exception("cycle crashed")
+        self._fail(exc)
 
     def _record_end(self, store: Store, lock: ShopLock) -> None:
         """Record how the run ended, then give the lease back even if recording failed."""

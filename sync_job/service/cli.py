@@ -18,6 +18,7 @@ from sync_job.service.cli_common import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
+    StateErrorGroup,
     check_shop,
     load,
     parse_day,
@@ -61,7 +62,7 @@ def _print_plan(results: Sequence[CycleResult]) -> None:
             click.echo(f"  stopped early: {result.error}")
 
 
-@click.group()
+@click.group(cls=StateErrorGroup)
 @click.option(
     "--config",
     "config_path",

@@ -7,13 +7,17 @@ bad config or argument is reported the same way everywhere: one message naming t
 from __future__ import annotations
 
 import os
+import sqlite3
 from datetime import date, datetime
+from pathlib import Path
+from typing import Any
 
 import click
 
-from sync_job.domain.errors import ConfigError
+from sync_job.domain.errors import ConfigError, StateError
 from sync_job.service.config import Config, find_config_path, load_config
 from sync_job.service.logs import register_secrets
+from sync_job.state.problems import state_error
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -30,7 +34,24 @@ def load(ctx: click.Context, *, need_secrets: bool = True) -> Config:
         click.echo(f"error: {exc}", err=True)
         ctx.exit(EXIT_USAGE)
     register_secrets(s.reveal() for s in config.secrets())
+    ctx.obj["state_path"] = config.state.path  # for messages about the state file
     return config
+
+
+class StateErrorGroup(click.Group):
+    """The command group: a state file that cannot be used is one message, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; report a StateError (or the SQLite error behind one) and exit."""
+        try:
+            return super().invoke(ctx)
+        except (StateError, sqlite3.DatabaseError) as exc:
+            path = Path(str((ctx.obj or {}).get("state_path", "the state file")))
+            problem = state_error(exc, path)
+            if problem is None:
+                raise
+            click.echo(f"error: {problem}", err=True)
+            ctx.exit(problem.exit_code)
 
 
 def check_shop(ctx: click.Context, config: Config, shop: str | None) -> None:

@@ -29,6 +29,7 @@ from apscheduler.events import EVENT_SCHEDULER_STARTED, SchedulerEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from sync_job.domain.errors import StateError
 from sync_job.engine.cycle import CycleResult, Stopped
 from sync_job.service.app import App
 from sync_job.service.config import Config
@@ -38,6 +39,7 @@ from sync_job.service.notify import Watchdog, notify, watchdog_timeout
 from sync_job.service.serve import ServerThread
 from sync_job.service.web import start_web_if_configured
 from sync_job.service.webhook import RunningReceiver, start_receiver
+from sync_job.state.problems import state_error
 
 __all__ = ["Daemon", "is_auth_failure", "run_daemon"]
 
@@ -87,6 +89,7 @@ class Daemon:
         self.auth_failures: Counter[str] = Counter()
         self.cycles = 0
         self.abandoned = False
+        self.fatal: StateError | None = None  # set when the state file cannot be used
         self.signal_name: str | None = None
         self.server: MetricsServer | None = None
         self.receiver: RunningReceiver | None = None
@@ -131,16 +134,27 @@ class Daemon:
             self.watchdog.cycle_started()
             try:
                 results = self._run_shops()
-            except Exception:
-                log.exception("cycle crashed; trying again next interval")
-                self.metrics.crashes.inc()
-                self._discard_app()
+            except Exception as exc:
+                self._crashed(exc)
                 results = []
             finally:
                 self.watchdog.cycle_finished()
             self.cycles += 1
             self._after_cycle(results)
             return results
+
+    def _crashed(self, exc: Exception) -> None:
+        """Start afresh next interval, unless the state file cannot be used: then stop, non-zero."""
+        self.metrics.crashes.inc()
+        self._discard_app()
+        problem = state_error(exc, self.config.state.path)
+        if problem is None:
+            log.exception("cycle crashed; trying again next interval")
+            return
+        # Retrying every interval cannot fix the file: exit so systemd sees the failure.
+        log.critical("the state file cannot be used; stopping", error=str(problem))
+        self.fatal = problem
+        self.stop.set()
 
     def _run_shops(self) -> list[CycleResult]:
         return self._open().run_once(None)
@@ -320,13 +334,17 @@ class Daemon:
             # The state stays safe: an action cut off mid-call is looked up before it is repeated.
             self.abandoned = True
             log.error("the cycle did not stop in time; exiting without it")
-            return 0
+            return self._exit_code()
         try:
             self._discard_app()
         finally:
             self.busy.release()
         log.info("daemon stopped", cycles=self.cycles)
-        return 0
+        return self._exit_code()
+
+    def _exit_code(self) -> int:
+        """0 on a clean stop; the StateError's code when the state file could not be used."""
+        return 0 if self.fatal is None else self.fatal.exit_code
 
     def _wait_for_cycle(self) -> bool:
         """Acquire the cycle lock within the grace time (a second signal gives up at once)."""
@@ -346,7 +364,7 @@ def status_line(results: Sequence[CycleResult], cycles: int) -> str:
 
 
 def run_daemon(config: Config) -> int:
-    """Run the daemon until SIGTERM/SIGINT; 0 on a clean stop."""
+    """Run the daemon until SIGTERM/SIGINT; 0 on a clean stop, 1 (2) on an unusable state file."""
     daemon = Daemon(config)
     code = daemon.run()
     if daemon.abandoned:

@@ -7,6 +7,7 @@ tokens, locks, webhook_inbox (see inbox.py). Writes that belong together go thro
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sqlite3
 import time
@@ -20,9 +21,10 @@ import sqlite_utils
 from sqlite_utils import Migrations
 
 from sync_job.domain import jsonutil
+from sync_job.domain.errors import StateError
 from sync_job.domain.flow import Action, InvoiceState
 from sync_job.domain.model import Tokens
-from sync_job.state import tokens
+from sync_job.state import problems, tokens
 
 migrations = Migrations("sync_job")
 WAL_ATTEMPTS = 250  # x 20 ms: how long opening waits for a racing process to set up the file
@@ -181,13 +183,37 @@ def _enable_wal(db: sqlite_utils.Database) -> None:
             time.sleep(0.02)
 
 
-def _migrate(db: sqlite_utils.Database) -> None:
+@functools.cache
+def _known_migrations() -> tuple[str, ...]:
+    """The names of every migration this version knows, in order."""
+    return tuple(m.name for m in migrations.pending(sqlite_utils.Database(memory=True)))
+
+
+def schema_version() -> int:
+    """This version's schema version (PRAGMA user_version): how many migrations it knows."""
+    return len(_known_migrations())
+
+
+def _refuse_newer(db: sqlite_utils.Database, path: Path) -> int:
+    """Raise StateError for a file from a newer sync-job; return its schema version."""
+    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    unknown = [m.name for m in migrations.applied(db) if m.name not in _known_migrations()]
+    if version > schema_version():
+        raise problems.newer_schema(path, f"schema version {version}", schema_version())
+    if unknown:
+        raise problems.newer_schema(path, f"migration {unknown[0]}", schema_version())
+    return version
+
+
+def _migrate(db: sqlite_utils.Database, path: Path) -> None:
     """Apply pending migrations, one process at a time (two runs may open a new file at once)."""
-    if not migrations.pending(db):
+    if not migrations.pending(db) and _refuse_newer(db, path) == schema_version():
         return
     db.conn.execute("BEGIN IMMEDIATE")  # the others wait here, then find nothing pending
     try:
+        _refuse_newer(db, path)  # a newer sync-job may have migrated it while we waited
         migrations.apply(db)
+        db.execute(f"PRAGMA user_version = {schema_version()}")
     except BaseException:
         db.conn.execute("ROLLBACK")
         raise
@@ -198,9 +224,22 @@ def _needs_migration(path: Path) -> bool:
     """True when the file at `path` lacks some of this version's migrations (read-only look)."""
     conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=30)
     try:
-        return bool(migrations.pending(sqlite_utils.Database(conn)))
+        db = sqlite_utils.Database(conn)
+        return _refuse_newer(db, path) != schema_version() or bool(migrations.pending(db))
     finally:
         conn.close()
+
+
+@contextlib.contextmanager
+def _explained(path: Path) -> Iterator[None]:
+    """Turn a damaged, unwritable or misplaced state file into one StateError naming it."""
+    try:
+        yield
+    except (OSError, sqlite3.DatabaseError) as exc:
+        problem = problems.state_error(exc, path)
+        if problem is None:
+            raise
+        raise problem from None
 
 
 def iso_now(clock: Callable[[], float]) -> str:
@@ -216,33 +255,55 @@ class Store:
     ) -> None:
         self.db = db
         self.clock = clock
+        self.path: Path | None = None  # the file, once opened from one
         self._now_second: int | None = None
         self._now_text = ""
 
     @classmethod
     def open(cls, path: Path, *, clock: Callable[[], float] = time.time) -> Store:
-        """Open (creating with safe permissions and migrating) the state database at `path`."""
-        _secure_path(path)
-        # isolation_level=None: no implicit transactions; every multi-statement write says atomic().
-        conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
-        db = sqlite_utils.Database(conn)
-        _enable_wal(db)
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA busy_timeout=30000")
-        _migrate(db)
-        return cls(db, clock=clock)
+        """Open (creating with safe permissions and migrating) the state database at `path`.
+
+        A file that cannot be used raises StateError (see state/problems.py), never a raw error.
+        """
+        with _explained(path):
+            _secure_path(path)
+            # isolation_level=None: no implicit transactions; multi-statement writes say atomic().
+            conn = sqlite3.connect(
+                str(path), timeout=30, check_same_thread=False, isolation_level=None
+            )
+            db = sqlite_utils.Database(conn)
+            try:
+                _enable_wal(db)
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.execute("PRAGMA busy_timeout=30000")
+                _migrate(db, path)
+            except BaseException:
+                conn.close()
+                raise
+        store = cls(db, clock=clock)
+        store.path = path
+        return store
 
     @classmethod
     def open_readonly(cls, path: Path, *, clock: Callable[[], float] = time.time) -> Store | None:
         """Open an existing state database for reading only; None when there is none yet."""
         if not path.exists():
             return None
-        if _needs_migration(path):
-            cls.open(path, clock=clock).close()  # an older file: bring its schema up to date first
-        uri = f"{path.absolute().as_uri()}?mode=ro"
-        conn = sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
-        conn.isolation_level = None
-        return cls(sqlite_utils.Database(conn), clock=clock)
+        with _explained(path):
+            if path.is_dir():
+                raise problems.is_a_folder(path)
+            if _needs_migration(path):
+                cls.open(path, clock=clock).close()  # an older file: update its schema first
+            uri = f"{path.absolute().as_uri()}?mode=ro"
+            conn = sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
+            conn.isolation_level = None
+        store = cls(sqlite_utils.Database(conn), clock=clock)
+        store.path = path
+        return store
+
+    def explain(self, exc: BaseException) -> StateError | None:
+        """The StateError a failure while using this file stands for (None: not a file problem)."""
+        return problems.state_error(exc, self.path or Path(":memory:"))
 
     @classmethod
     def memory(cls, *, clock: Callable[[], float] = time.time) -> Store:

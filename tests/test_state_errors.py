@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from sync_job.service.cli import main
 from sync_job.state.store import Store
 from tests.test_cli import CONFIG, SECRETS, write_config
 
@@ -26,16 +27,9 @@ COMMANDS = [["once"], ["status"], ["status", "--json"], ["retry"]]
 
 def invoke(config: Path, args: list[str]) -> tuple[int, str]:
     """Run a command; return (exit code, stderr). Any uncaught exception fails the test."""
-    result = CliRunner().invoke(main_group(), ["--config", str(config), *args], env=SECRETS)
+    result = CliRunner().invoke(main, ["--config", str(config), *args], env=SECRETS)
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
     return result.exit_code, result.stderr
-
-
-def main_group() -> object:
-    """The click group (imported late so this module stays cheap to collect)."""
-    from sync_job.service.cli import main
-
-    return main
 
 
 def state_with_orders(path: Path) -> None:

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from bench import harness
+from sync_job.dealpos.wire import CreatedInvoice, InvoiceView
+from sync_job.domain.invoice import InvoiceDraft
 from sync_job.domain.model import Window
 from sync_job.engine.cycle import Cycle
 from sync_job.service.app import App, shop_context
@@ -43,24 +45,20 @@ class InstantTikTok:
 class InstantDealpos:
     """Accepts every call at once."""
 
-    def create_invoice(self, body: dict[str, Any]) -> dict[str, Any]:
-        """An answer with an ID."""
-        return {"ID": "id-" + str(body["Number"]), "Number": body["Number"]}
+    def create_invoice(self, draft: InvoiceDraft) -> CreatedInvoice:
+        """An answer with an ID and the Number sent."""
+        return CreatedInvoice("id-" + draft.number, draft.number)
 
-    def send_invoice(self, outlet: str, number: str, date: str) -> dict[str, Any]:
-        """An empty answer."""
-        return {}
+    def send_invoice(self, outlet: str, number: str, date: str) -> None:
+        """Done."""
 
-    def pay_in_full(
-        self, outlet: str, number: str, date: str, method: str, note: str
-    ) -> dict[str, Any]:
-        """An empty answer."""
-        return {}
+    def pay_in_full(self, outlet: str, number: str, date: str, method: str, note: str) -> None:
+        """Done."""
 
-    def delete_invoice(self, outlet: str, number: str) -> None:
-        """Nothing."""
+    def delete_invoice(self, outlet: str, number: str, *, invoice_id: str | None = None) -> None:
+        """Done."""
 
-    def find_invoice(self, outlet: str, number: str) -> dict[str, Any] | None:
+    def find_invoice(self, outlet: str, number: str) -> InvoiceView | None:
         """Never found."""
         return None
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from sync_job.dealpos.wire import CreatedInvoice, InvoiceView, create_body, parse_invoice
 from sync_job.domain.errors import Conflict, PermanentError
+from sync_job.domain.invoice import InvoiceDraft
 
 
 class FakeDealpos:
@@ -53,10 +55,11 @@ class FakeDealpos:
             raise scripted[0]
         return result
 
-    def create_invoice(self, body: dict[str, Any]) -> dict[str, Any]:
+    def create_invoice(self, draft: InvoiceDraft) -> CreatedInvoice:
         """Create, refusing duplicates (409) and unknown SKUs (400)."""
+        body = create_body(draft)
 
-        def apply() -> dict[str, Any]:
+        def apply() -> CreatedInvoice:
             if body["Number"] in self.invoices:
                 raise Conflict(f"Invoice number {body['Number']} already exists", status=409)
             for v in body["Variants"]:
@@ -72,9 +75,9 @@ class FakeDealpos:
                 "PaymentStatus": paid,
                 "body": body,
             }
-            return {"ID": f"id-{body['Number']}", "Number": body["Number"]}
+            return CreatedInvoice(f"id-{body['Number']}", body["Number"])
 
-        result: dict[str, Any] = self._run("create", apply)
+        result: CreatedInvoice = self._run("create", apply)
         return result
 
     def _change(self, number: str, field: str, value: str, already: str) -> None:
@@ -85,19 +88,15 @@ class FakeDealpos:
             raise PermanentError(f"Invoice {number} is already {already}", status=400)
         inv[field] = value
 
-    def send_invoice(self, outlet: str, number: str, date: str) -> dict[str, Any]:
+    def send_invoice(self, outlet: str, number: str, date: str) -> None:
         """Mark sent; refuse if already sent."""
         self._run("send", lambda: self._change(number, "FulfillmentStatus", "Sent", "Sent"))
-        return {"ID": number, "OrderFulfillmentState": "Sent"}
 
-    def pay_in_full(
-        self, outlet: str, number: str, date: str, method: str, note: str
-    ) -> dict[str, Any]:
+    def pay_in_full(self, outlet: str, number: str, date: str, method: str, note: str) -> None:
         """Mark paid; refuse if already paid."""
         self._run("pay", lambda: self._change(number, "PaymentStatus", "Paid", "Paid"))
-        return {"ID": number}
 
-    def delete_invoice(self, outlet: str, number: str) -> None:
+    def delete_invoice(self, outlet: str, number: str, *, invoice_id: str | None = None) -> None:
         """Move to the recycle bin; refuse if already there."""
 
         def apply() -> None:
@@ -110,6 +109,7 @@ class FakeDealpos:
 
         self._run("delete", apply)
 
-    def find_invoice(self, outlet: str, number: str) -> dict[str, Any] | None:
-        """Look up by number (recycled ones too)."""
-        return self._run("find", lambda: self.invoices.get(number))  # type: ignore[no-any-return]
+    def find_invoice(self, outlet: str, number: str) -> InvoiceView | None:
+        """Look up by number (recycled ones too), read as the client reads an answer."""
+        found = self._run("find", lambda: self.invoices.get(number))
+        return None if found is None else parse_invoice(found)

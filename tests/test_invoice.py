@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
+from sync_job.dealpos.wire import create_body
 from sync_job.domain import jsonutil
-from sync_job.domain.invoice import InvoiceProblem, InvoiceSettings, build_invoice, invoice_total
-from sync_job.domain.orders import parse_order
+from sync_job.domain.invoice import (
+    InvoiceProblem,
+    InvoiceSettings,
+    draft_invoice,
+    invoice_total,
+)
+from sync_job.domain.orders import Order, parse_order
 from tests.factories import SETTINGS, line, order
+
+
+def build_invoice(o: Order, settings: InvoiceSettings, fulfillment: Any, payment: Any) -> Any:
+    """The create body on the wire, from the pure draft."""
+    return create_body(draft_invoice(o, settings, fulfillment, payment))
 
 
 def test_lines_grouped_by_sku_with_summed_seller_discount() -> None:
@@ -63,9 +75,9 @@ def test_sku_map_and_shipping_variant() -> None:
     settings = InvoiceSettings(
         **{**SETTINGS.__dict__, "sku_map": {"A": "DP-A"}, "shipping_variant": "SHIPPING"}
     )
-    body = build_invoice(parse_order(order(lines=[line("A", "100")])), settings, "Unsent", "Paid")
-    assert [v["Code"] for v in body["Variants"]] == ["DP-A", "SHIPPING"]
-    assert invoice_total(body["Variants"]) == Decimal("10100")
+    draft = draft_invoice(parse_order(order(lines=[line("A", "100")])), settings, "Unsent", "Paid")
+    assert [v["Code"] for v in create_body(draft)["Variants"]] == ["DP-A", "SHIPPING"]
+    assert invoice_total(draft.lines) == Decimal("10100")
 
 
 def test_missing_sku_is_an_invoice_problem() -> None:

@@ -16,8 +16,10 @@ import pytest
 import responses
 
 from sync_job.dealpos import DealposClient, Pacer
+from sync_job.dealpos.wire import CreatedInvoice
 from sync_job.domain.errors import OutcomeUnknown, TransientError
 from sync_job.domain.flow import InvoiceState
+from sync_job.domain.invoice import InvoiceDraft
 from sync_job.engine.push import Pusher
 from sync_job.engine.record import ShopContext, record_orders
 from sync_job.state.store import LedgerRow, Store
@@ -344,13 +346,13 @@ class SnoopingDealpos(FakeDealpos):
         self.db_path = db_path
         self.seen: list[dict[str, Any]] = []
 
-    def create_invoice(self, body: dict[str, Any]) -> dict[str, Any]:
+    def create_invoice(self, draft: InvoiceDraft) -> CreatedInvoice:
         """Note what another process would find on disk at this moment, then create."""
         with sqlite3.connect(self.db_path) as other:
             outbox = dict(other.execute("SELECT order_id, state FROM outbox").fetchall())
             ledger = [r[0] for r in other.execute("SELECT order_id FROM ledger ORDER BY 1")]
         self.seen.append({"outbox": outbox, "ledger": ledger})
-        return super().create_invoice(body)
+        return super().create_invoice(draft)
 
 
 def test_each_call_leaves_after_its_mark_and_the_last_confirmation_are_on_disk(

@@ -12,8 +12,6 @@ __all__ = [
     "error_message",
     "is_duplicate",
     "retry_after_from_message",
-    "valid_delete_answer",
-    "valid_pay_answer",
 ]
 
 # ASSUMED: error bodies are {"Message": "..."}; ASP.NET-style "message"/"error" keys are read too.
@@ -58,14 +56,3 @@ def retry_after_from_message(message: str | None) -> float | None:
         return None
     match = _WAIT_PHRASE.search(message) or _SECONDS.search(message)
     return float(match.group(1)) if match else None
-
-
-def valid_pay_answer(body: Any) -> bool:
-    """ASSUMED: AddPaymentFull answers a JSON object (its exact fields are not published)."""
-    return isinstance(body, dict)
-
-
-def valid_delete_answer(body: Any) -> bool:
-    """ASSUMED: DELETE /Invoice answers with an empty body or any JSON value (None: empty)."""
-    del body  # whatever parsed is fine; only a non-JSON answer (handled before) is suspect
-    return True

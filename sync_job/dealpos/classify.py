@@ -52,7 +52,8 @@ class Endpoint:
     name: str
     method: str
     path: str
-    accepts: Callable[[Any], bool]  # the parsed 2xx body (None when empty) has the expected shape
+    # The 2xx body (parsed JSON, None when empty, the text when not JSON) has the expected shape.
+    accepts: Callable[[Any], bool]
     repeatable: bool = False  # repeating it can do no harm (reads, token): no unknown outcomes
     creates: bool = False  # a 400 saying "duplicate" means the record exists (Conflict)
 
@@ -70,8 +71,10 @@ def classify(endpoint: Endpoint, outcome: Outcome, *, secrets: Iterable[str] = (
     status = outcome.status_code
     parsed, body = _parse(outcome.content)
     if 200 <= status < 300:
-        if parsed and endpoint.accepts(body):
-            return body
+        # A body that is not JSON is offered as text: DealPOS answers some calls in plain words.
+        answer = body if parsed else outcome.content.decode("utf-8", errors="replace")
+        if endpoint.accepts(answer):
+            return answer
         fail.unexpected_answer(outcome)
     fail.from_status(outcome, assumed.error_message(body) if parsed else None)
 

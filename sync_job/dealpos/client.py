@@ -1,4 +1,4 @@
-"""DealPOS API v3 client: OAuth2 token, paced calls, and the five invoice operations this job needs.
+"""DealPOS API v3 client: OAuth2 token, paced calls, and the invoice operations this job needs.
 
 The client never retries, except once after a 401 with a fresh token; the outbox pusher retries
 by error class (see `classify.py`).
@@ -15,12 +15,14 @@ from typing import Any
 import requests
 import structlog
 
-from sync_job.dealpos import assumed
+from sync_job.dealpos import wire
 from sync_job.dealpos.classify import Endpoint, Outcome, classify, retry_after_hint
 from sync_job.dealpos.pacer import Pacer
 from sync_job.dealpos.stats import CallStats
+from sync_job.dealpos.wire import CreatedInvoice, InvoiceView
 from sync_job.domain import jsonutil
 from sync_job.domain.errors import AuthError, NotFound, PermanentError
+from sync_job.domain.invoice import InvoiceDraft
 from sync_job.net.deadline import request_bounded
 from sync_job.net.http import environment_session
 
@@ -36,20 +38,6 @@ _API_PREFIX = "/api/v3"
 _TOKENS_SCRUBBED = 4
 
 
-def _is_object(body: Any) -> bool:
-    return isinstance(body, dict)
-
-
-def _has_id(body: Any) -> bool:
-    return isinstance(body, dict) and body.get("ID") not in (None, "")
-
-
-def _is_invoice(body: Any) -> bool:
-    # A lookup's 200 must show the invoice itself: an empty or foreign object (a proxy's, a login
-    # page's JSON) taken as one would mark a create done that never happened.
-    return isinstance(body, dict) and any(body.get(k) not in (None, "") for k in ("ID", "Number"))
-
-
 def _has_token(body: Any) -> bool:
     return (
         isinstance(body, dict)
@@ -59,19 +47,25 @@ def _has_token(body: Any) -> bool:
 
 
 _TOKEN = Endpoint("token", "POST", f"{_API_PREFIX}/Token/OAuth2", _has_token, repeatable=True)
-_CREATE = Endpoint("create_invoice", "POST", f"{_API_PREFIX}/Invoice", _has_id, creates=True)
-_SEND = Endpoint("send_invoice", "POST", f"{_API_PREFIX}/OutboundLogistic", _is_object)
+_CREATE = Endpoint(
+    "create_invoice", "POST", f"{_API_PREFIX}/Invoice", wire.is_created, creates=True
+)
+_SEND = Endpoint("send_invoice", "POST", f"{_API_PREFIX}/OutboundLogistic", wire.is_sent)
 _PAY = Endpoint(
-    "pay_in_full",
-    "POST",
-    f"{_API_PREFIX}/Payment/Invoice/AddPaymentFull",
-    assumed.valid_pay_answer,
+    "pay_in_full", "POST", f"{_API_PREFIX}/Payment/Invoice/AddPaymentFull", wire.is_paid
 )
-_DELETE = Endpoint(
-    "delete_invoice", "DELETE", f"{_API_PREFIX}/Invoice", assumed.valid_delete_answer
-)
+_DELETE = Endpoint("delete_invoice", "DELETE", f"{_API_PREFIX}/Invoice", wire.is_deleted)
+# A lookup's 200 must show a readable invoice: an empty or foreign object (a proxy's, a login
+# page's JSON), or one without payment and delivery fields, is a bad body, never a default state.
 _FIND = Endpoint(
-    "find_invoice", "GET", f"{_API_PREFIX}/Invoice/Detail", _is_invoice, repeatable=True
+    "find_invoice", "GET", f"{_API_PREFIX}/Invoice/Detail", wire.is_invoice, repeatable=True
+)
+_LIST = Endpoint(
+    "list_invoices",
+    "POST",
+    f"{_API_PREFIX}/Invoice/MultipleOutlet",
+    wire.is_invoice_list,
+    repeatable=True,  # a read, though it is a POST
 )
 
 
@@ -107,32 +101,50 @@ class DealposClient:
     def __repr__(self) -> str:
         return f"DealposClient(base_url={self._base!r}, client_id={self._client_id!r})"
 
-    def create_invoice(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Create an invoice; return DealPOS's answer (`ID`, `Number`)."""
-        return _as_object(self._call(_CREATE, body=body))
+    def create_invoice(self, draft: InvoiceDraft) -> CreatedInvoice:
+        """Create an invoice; return DealPOS's ID and Number for it (the Number may differ)."""
+        return wire.parse_created(self._call(_CREATE, body=wire.create_body(draft)))
 
-    def send_invoice(self, outlet: str, number: str, date: str) -> dict[str, Any]:
+    def send_invoice(self, outlet: str, number: str, date: str) -> None:
         """Mark an invoice's goods as sent (outbound logistic) on `date` (YYYY-MM-DD)."""
         fulfillment = {"Outlet": outlet, "Date": date}
         body = {"Outlet": outlet, "Number": number, "Fulfillment": fulfillment}
-        return _as_object(self._call(_SEND, body=body))
+        self._call(_SEND, body=body)
 
-    def pay_in_full(
-        self, outlet: str, number: str, date: str, method: str, note: str
-    ) -> dict[str, Any]:
+    def pay_in_full(self, outlet: str, number: str, date: str, method: str, note: str) -> None:
         """Pay an invoice's remaining balance (Amount 0 means "all of it") with `method`."""
         payment = {"Date": date, "Amount": 0, "Method": method, "Note": note}
         body = {"Outlet": outlet, "Number": number, "Payments": [payment]}
-        return _as_object(self._call(_PAY, body=body))
+        self._call(_PAY, body=body)
 
-    def delete_invoice(self, outlet: str, number: str) -> None:
-        """Move an invoice to DealPOS's recycle bin."""
-        self._call(_DELETE, body={"Outlet": outlet, "Number": number})
+    def delete_invoice(self, outlet: str, number: str, *, invoice_id: str | None = None) -> None:
+        """Move an invoice to DealPOS's recycle bin (by its ID when known)."""
+        self._call(_DELETE, body=wire.delete_body(outlet, number, invoice_id))
 
-    def find_invoice(self, outlet: str, number: str) -> dict[str, Any] | None:
+    def find_invoice(self, outlet: str, number: str) -> InvoiceView | None:
         """Return the invoice with this outlet and number (recycle bin included), or None."""
+        return self._find({"Outlet": outlet, "Number": number})
+
+    def find_invoice_by_id(self, invoice_id: str) -> InvoiceView | None:
+        """Return the invoice with DealPOS's ID `invoice_id` (recycle bin included), or None."""
+        return self._find({"ID": invoice_id})
+
+    def list_invoices(
+        self,
+        outlet: str,
+        tag: str,
+        start_date: str,
+        end_date: str,
+        page_number: int,
+        page_size: int = 100,
+    ) -> list[InvoiceView]:
+        """One page of the outlet's invoices with `tag` dated in [start, end]; [] past the last."""
+        body = wire.list_body(outlet, tag, start_date, end_date, page_number, page_size)
+        return wire.parse_invoice_list(self._call(_LIST, body=body))
+
+    def _find(self, params: Mapping[str, str]) -> InvoiceView | None:
         try:
-            return _as_object(self._call(_FIND, params={"Outlet": outlet, "Number": number}))
+            return wire.parse_invoice(self._call(_FIND, params=params))
         except NotFound:
             return None
 
@@ -280,7 +292,3 @@ def _token_lifetime(expires_in: Any) -> float:
     if math.isnan(seconds) or seconds <= 0:
         return math.inf
     return max(seconds - _TOKEN_EARLY_SECONDS, seconds / 2)
-
-
-def _as_object(body: Any) -> dict[str, Any]:
-    return body if isinstance(body, dict) else {}

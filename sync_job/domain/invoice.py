@@ -1,12 +1,14 @@
-"""Build DealPOS invoice bodies from TikTok orders (flow.md §2). Pure: no I/O."""
+"""Draft DealPOS invoices from TikTok orders (flow.md §2): lines, amounts, dates. Pure: no I/O.
+
+The wire format of the create call lives in `sync_job.dealpos.wire`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sync_job.domain.flow import Fulfillment, Payment
@@ -40,55 +42,96 @@ def local_date(timestamp: int, tz: ZoneInfo) -> str:
     return datetime.fromtimestamp(timestamp, tz).strftime("%Y-%m-%d")
 
 
-def _variants(order: Order, settings: InvoiceSettings) -> list[dict[str, Any]]:
-    grouped: dict[tuple[str, Decimal], dict[str, Any]] = {}
+@dataclass(frozen=True)
+class InvoiceLine:
+    """One invoice line: a variant code, units, unit price and the line's discount amount."""
+
+    code: str
+    quantity: int
+    price: Decimal
+    discount: Decimal
+    note: str
+
+    @property
+    def total(self) -> Decimal:
+        """Price × Quantity − Discount."""
+        return self.price * self.quantity - self.discount
+
+
+@dataclass(frozen=True)
+class InvoicePayment:
+    """A payment given with the create (the invoice is created already paid)."""
+
+    date: str
+    amount: Decimal
+    method: str
+    note: str
+
+
+@dataclass(frozen=True)
+class Customer:
+    """The invoice's customer; email and mobile only when TikTok gave them."""
+
+    name: str
+    email: str | None = None
+    mobile: str | None = None
+
+
+@dataclass(frozen=True)
+class InvoiceDraft:
+    """Everything a new DealPOS invoice carries, before any wire format."""
+
+    outlet: str
+    number: str
+    date: str
+    tag: str
+    reference: str
+    fulfillment: Fulfillment
+    customer: Customer
+    lines: tuple[InvoiceLine, ...]
+    note: str
+    payments: tuple[InvoicePayment, ...] = ()
+
+    @property
+    def total(self) -> Decimal:
+        """Σ Price × Quantity − Discount over the lines."""
+        return invoice_total(self.lines)
+
+
+def _lines(order: Order, settings: InvoiceSettings) -> tuple[InvoiceLine, ...]:
+    grouped: dict[tuple[str, Decimal], InvoiceLine] = {}
     for line in order.active_lines:
         if not line.seller_sku:
             raise InvoiceProblem(f"line item {line.id or '?'} ({line.name}) has no seller_sku")
         code = settings.sku_map.get(line.seller_sku, line.seller_sku)
         # Group by code and price: each TikTok line item is one unit.
-        entry = grouped.setdefault(
-            (code, line.original_price),
-            {"Code": code, "Quantity": 0, "Price": line.original_price, "Discount": Decimal(0)},
+        key = (code, line.original_price)
+        seen = grouped.get(key) or InvoiceLine(code, 0, line.original_price, Decimal(0), line.name)
+        grouped[key] = replace(
+            seen, quantity=seen.quantity + 1, discount=seen.discount + line.seller_discount
         )
-        entry["Quantity"] += 1
-        entry["Discount"] += line.seller_discount
-        entry.setdefault("Note", line.name)
     if not grouped:
         raise InvoiceProblem("every line item is cancelled: nothing to invoice")
-    variants = list(grouped.values())
+    lines = tuple(grouped.values())
     if settings.shipping_variant and order.shipping_fee > 0:
-        variants.append(
-            {
-                "Code": settings.shipping_variant,
-                "Quantity": 1,
-                "Price": order.shipping_fee,
-                "Discount": Decimal(0),
-                "Note": "Shipping fee",
-            }
+        fee = InvoiceLine(
+            settings.shipping_variant, 1, order.shipping_fee, Decimal(0), "Shipping fee"
         )
-    return variants
+        lines = (*lines, fee)
+    return lines
 
 
-def invoice_total(variants: list[dict[str, Any]]) -> Decimal:
+def invoice_total(lines: Iterable[InvoiceLine]) -> Decimal:
     """Σ Price × Quantity − Discount over the invoice lines."""
-    return sum(
-        (v["Price"] * v["Quantity"] - v["Discount"] for v in variants),
-        Decimal(0),
-    )
+    return sum((line.total for line in lines), Decimal(0))
 
 
-def _customer(order: Order, settings: InvoiceSettings) -> dict[str, str]:
+def _customer(order: Order, settings: InvoiceSettings) -> Customer:
     name = order.recipient_name
     # Platform logistics masks the address ("J*** D**"): a masked name is no use in DealPOS.
     if not name or "*" in name:
         name = settings.default_customer
-    customer = {"Name": name}
-    if order.buyer_email:
-        customer["Email"] = order.buyer_email
-    if order.phone:
-        customer["Mobile"] = order.phone
-    return customer
+    return Customer(name, order.buyer_email or None, order.phone or None)
 
 
 def invoice_date(order: Order, tz: ZoneInfo) -> str:
@@ -96,33 +139,28 @@ def invoice_date(order: Order, tz: ZoneInfo) -> str:
     return local_date(order.paid_time or order.create_time or order.update_time, tz)
 
 
-def build_invoice(
+def draft_invoice(
     order: Order, settings: InvoiceSettings, fulfillment: Fulfillment, payment: Payment
-) -> dict[str, Any]:
-    """The `POST /Invoice` body creating the invoice directly in the given state (one call)."""
-    variants = _variants(order, settings)
-    payments = []
+) -> InvoiceDraft:
+    """The invoice to create directly in the given state (one call)."""
+    lines = _lines(order, settings)
+    note = f"TikTok Shop order {order.id}"
+    payments: tuple[InvoicePayment, ...] = ()
     if payment == "Paid":
-        payments.append(
-            {
-                "Date": local_date(order.update_time, settings.timezone),
-                "Amount": invoice_total(variants),
-                "Method": settings.payment_method,
-                "Note": f"TikTok Shop order {order.id}",
-            }
-        )
-    return {
-        "Outlet": settings.outlet,
-        "Number": settings.number_for(order.id),
-        "Date": invoice_date(order, settings.timezone),
-        "Tag": settings.tag,
-        "ReferenceNumber": order.id,
-        "Fulfillment": fulfillment,
-        "Customer": _customer(order, settings),
-        "Variants": variants,
-        "Note": f"TikTok Shop order {order.id}",
-        "Payments": payments,
-    }
+        paid_on = local_date(order.update_time, settings.timezone)
+        payments = (InvoicePayment(paid_on, invoice_total(lines), settings.payment_method, note),)
+    return InvoiceDraft(
+        outlet=settings.outlet,
+        number=settings.number_for(order.id),
+        date=invoice_date(order, settings.timezone),
+        tag=settings.tag,
+        reference=order.id,
+        fulfillment=fulfillment,
+        customer=_customer(order, settings),
+        lines=lines,
+        note=note,
+        payments=payments,
+    )
 
 
 def send_date(order: Order, tz: ZoneInfo) -> str:
@@ -142,4 +180,4 @@ def line_summary(order: Order) -> dict[str, int]:
 def expected_total(order: Order, settings: InvoiceSettings) -> Decimal:
     """The amount the order's invoice is created with: Σ Price × Quantity − Discount over its
     lines (the shipping line included when configured). Raises InvoiceProblem like the build."""
-    return invoice_total(_variants(order, settings))
+    return invoice_total(_lines(order, settings))

@@ -10,16 +10,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import structlog
 from tenacity import RetryCallState
 
+from sync_job.dealpos.wire import CreatedInvoice, InvoiceView
 from sync_job.domain.errors import Conflict, OutcomeUnknown, PermanentError, TransientError
 from sync_job.domain.flow import NOTHING, Action, InvoiceState, apply_action, plan_actions, project
 from sync_job.domain.invoice import (
+    InvoiceDraft,
     InvoiceProblem,
-    build_invoice,
+    draft_invoice,
     line_summary,
     local_date,
     send_date,
@@ -39,13 +41,13 @@ GIVE_UP_AFTER = 3  # consecutive actions left pending: DealPOS is down, stop pus
 class DealposApi(Protocol):
     """The DealPOS calls the pusher makes (sync_job.dealpos.client.DealposClient)."""
 
-    def create_invoice(self, body: dict[str, Any]) -> dict[str, Any]: ...
-    def send_invoice(self, outlet: str, number: str, date: str) -> dict[str, Any]: ...
-    def pay_in_full(
-        self, outlet: str, number: str, date: str, method: str, note: str
-    ) -> dict[str, Any]: ...
-    def delete_invoice(self, outlet: str, number: str) -> None: ...
-    def find_invoice(self, outlet: str, number: str) -> dict[str, Any] | None: ...
+    def create_invoice(self, draft: InvoiceDraft) -> CreatedInvoice: ...
+    def send_invoice(self, outlet: str, number: str, date: str) -> None: ...
+    def pay_in_full(self, outlet: str, number: str, date: str, method: str, note: str) -> None: ...
+    def delete_invoice(
+        self, outlet: str, number: str, *, invoice_id: str | None = None
+    ) -> None: ...
+    def find_invoice(self, outlet: str, number: str) -> InvoiceView | None: ...
 
 
 @dataclass
@@ -65,18 +67,6 @@ class PushTally:
 
 
 _DONE_FIELD = {"create": "created", "send": "sent", "pay": "paid", "delete": "recycled"}
-
-
-def state_from_detail(detail: dict[str, Any]) -> InvoiceState:
-    """Read DealPOS's invoice detail as an invoice state (ASSUMED field names: dealpos.md)."""
-    recycled = str(detail.get("Status", "Active")) == "Cancelled"
-    sent = str(detail.get("FulfillmentStatus", "")) in ("Sent", "Returned")
-    paid = str(detail.get("PaymentStatus", "")) == "Paid"
-    return InvoiceState(
-        "recycled" if recycled else "active",
-        "Sent" if sent else "Unsent",
-        "Paid" if paid else "Unpaid",
-    )
 
 
 def _achieved(action: Action, state: InvoiceState) -> bool:
@@ -223,22 +213,23 @@ class Pusher:
             raise
         self._confirm(row, order, answer)
 
-    def _call(self, action: Action, order: Order) -> dict[str, Any] | None:
+    def _call(self, action: Action, order: Order) -> CreatedInvoice | None:
         s = self.ctx.settings
         number = s.number_for(order.id)
         if action.kind == "create":
-            body = build_invoice(order, s, action.fulfillment, action.payment)
-            return self.client.create_invoice(body)
+            draft = draft_invoice(order, s, action.fulfillment, action.payment)
+            return self.client.create_invoice(draft)
         if action.kind == "send":
-            return self.client.send_invoice(s.outlet, number, send_date(order, s.timezone))
-        if action.kind == "pay":
+            self.client.send_invoice(s.outlet, number, send_date(order, s.timezone))
+        elif action.kind == "pay":
             date = local_date(order.update_time, s.timezone)
             note = f"TikTok Shop order {order.id}"
-            return self.client.pay_in_full(s.outlet, number, date, s.payment_method, note)
-        self.client.delete_invoice(s.outlet, number)
+            self.client.pay_in_full(s.outlet, number, date, s.payment_method, note)
+        else:
+            self.client.delete_invoice(s.outlet, number)
         return None
 
-    def _confirm(self, row: OutboxRow, order: Order, answer: dict[str, Any] | None) -> None:
+    def _confirm(self, row: OutboxRow, order: Order, answer: CreatedInvoice | None) -> None:
         """DealPOS confirmed the call: ledger updated and outbox row gone, in one transaction.
 
         The transaction stays open until the next call's in-flight mark (or the end of the
@@ -247,7 +238,7 @@ class Pusher:
         ledger = self.store.get_ledger(self.ctx.shop_id, order.id)
         state = apply_action(ledger.state if ledger else NOTHING, row.action)
         created = row.action.kind == "create"
-        invoice_id = str((answer or {}).get("ID") or "") if created else None
+        invoice_id = answer.id if answer is not None else None
         new = LedgerRow(
             self.ctx.settings.number_for(order.id),
             invoice_id or (ledger.invoice_id if ledger else None),
@@ -276,10 +267,10 @@ class Pusher:
             if row.action.kind != "create":
                 raise PermanentError(f"invoice {number} is not in DealPOS any more")
             return self._replan_never_created(row, order)
-        reference = str(detail.get("ReferenceNumber") or order.id)
+        reference = detail.reference or order.id
         if reference != order.id:
             raise PermanentError(f"invoice number {number} already belongs to order {reference}")
-        found = state_from_detail(detail)
+        found = detail.state()
         done = _achieved(row.action, found)
         self._adopt(row, order, detail, found, done=done)
         return done
@@ -323,14 +314,14 @@ class Pusher:
         self,
         row: OutboxRow,
         order: Order,
-        detail: dict[str, Any],
+        detail: InvoiceView,
         found: InvoiceState,
         *,
         done: bool,
     ) -> None:
         """Take DealPOS's word for the invoice; when the action already holds, re-plan the rest."""
         ledger = self.store.get_ledger(self.ctx.shop_id, order.id)
-        invoice_id = str(detail.get("ID") or "") or (ledger.invoice_id if ledger else None)
+        invoice_id = detail.id or (ledger.invoice_id if ledger else None)
         lines = ledger.lines if ledger and ledger.lines else line_summary(order)
         number = self.ctx.settings.number_for(order.id)
         with self.store.atomic():

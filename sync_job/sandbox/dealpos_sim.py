@@ -13,7 +13,7 @@ from typing import Any
 from sync_job.domain import jsonutil
 from sync_job.sandbox import dealpos_page, tamper
 from sync_job.sandbox.faults import Fault, FaultConfig, FaultInjector, apply_fault, outcome_name
-from sync_job.sandbox.invoices import DealposError, Invoice, InvoiceBook
+from sync_job.sandbox.invoices import DealposError, Invoice, InvoiceBook, TenantMode
 from sync_job.sandbox.ratelimit import Admission, FixedWindow
 from sync_job.sandbox.server import (
     CallCounter,
@@ -54,6 +54,7 @@ class DealposSimulator(LoopbackServer):
         faults: FaultConfig | None = None,
         clock: Callable[[], float] = time.monotonic,
         seed: int = 0,
+        mode: TenantMode | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -69,14 +70,20 @@ class DealposSimulator(LoopbackServer):
         self._rng = random.Random(seed)
         self._token_lifetime = token_lifetime_seconds
         self._tokens: dict[str, float] = {}  # token -> expiry on `clock`
+        self.mode = mode or TenantMode()
         self._book = InvoiceBook(
-            variants, outlets or ["Online Store"], payment_methods or ["TikTok Shop"], self._guid
+            variants,
+            outlets or ["Online Store"],
+            payment_methods or ["TikTok Shop"],
+            self._guid,
+            mode=self.mode,
         )
         self._book.customers = list(customers or ["TikTok Customer"])
         self._routes: dict[tuple[str, str], tuple[bool, Handler]] = {
             ("POST", "/api/v3/token/oauth2"): (False, self._token),
             ("POST", "/api/v3/invoice"): (True, self._create),
             ("GET", "/api/v3/invoice/detail"): (True, self._detail),
+            ("POST", "/api/v3/invoice/multipleoutlet"): (True, self._list),
             ("DELETE", "/api/v3/invoice"): (True, self._delete),
             ("POST", "/api/v3/outboundlogistic"): (True, self._send),
             ("POST", "/api/v3/payment/invoice/addpaymentfull"): (True, self._pay),
@@ -198,6 +205,8 @@ class DealposSimulator(LoopbackServer):
     def _refuse(self, fault: Fault) -> Response:
         if fault is Fault.RATE_LIMITED:
             return _too_many(self.faults.config.retry_after_seconds)
+        if fault is Fault.LOCKED:  # seen on live tenants: an error-shaped body with a 200
+            return json_response(200, {"Message": "Invoice is locked by another user"})
         return json_response(500, {"Message": "An error has occurred."})
 
     def _answer(self, request: Request) -> Response:
@@ -248,11 +257,14 @@ class DealposSimulator(LoopbackServer):
         return 200, {"ID": invoice.id, "Number": invoice.number}
 
     def _detail(self, request: Request) -> tuple[int, Any]:
-        return 200, self._book.find(request.query).detail()
+        return 200, self._book.find(request.query).detail(self.mode)
+
+    def _list(self, request: Request) -> tuple[int, Any]:
+        return 200, [i.row(self.mode) for i in self._book.page(_json_object(request))]
 
     def _delete(self, request: Request) -> tuple[int, Any]:
-        invoice = self._book.delete(_json_object(request))
-        return 200, {"ID": invoice.id, "Number": invoice.number, "Status": invoice.status}
+        self._book.delete(_json_object(request))
+        return 200, "Invoice has been delete!{}"  # sic: DealPOS's documented answer
 
     def _send(self, request: Request) -> tuple[int, Any]:
         self._book.send(_json_object(request))
@@ -260,11 +272,7 @@ class DealposSimulator(LoopbackServer):
 
     def _pay(self, request: Request) -> tuple[int, Any]:
         invoice = self._book.pay(_json_object(request))
-        return 200, {
-            "ID": invoice.id,
-            "Number": invoice.number,
-            "PaymentStatus": invoice.payment_status,
-        }
+        return 200, {"Message": f"Invoice {invoice.number} has successfully completed a Paid"}
 
     def _variant(self, request: Request) -> tuple[int, Any]:
         code = request.query.get("Code", "")

@@ -21,6 +21,7 @@ class Fault(enum.Enum):
     SLOW = "slow"  # wait `slow_seconds`, then handle and answer normally
     DROPPED = "dropped"  # close the connection without doing or answering anything
     LOST_RESPONSE = "lost_response"  # writes only: apply the change, then drop the connection
+    LOCKED = "fault_locked"  # queued only: a 200 whose body is an error, nothing applied
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ def apply_fault(
     slow_seconds: float,
 ) -> Response | None:
     """Run `answer` under `fault`; None means "drop the connection unanswered"."""
-    if fault in (Fault.RATE_LIMITED, Fault.SERVER_ERROR):
+    if fault in (Fault.RATE_LIMITED, Fault.SERVER_ERROR, Fault.LOCKED):
         return refuse(fault)
     if fault is Fault.DROPPED:
         return None

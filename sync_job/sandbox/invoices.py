@@ -12,6 +12,40 @@ from typing import Any
 Body = Mapping[str, Any]
 
 
+@dataclass(frozen=True)
+class TenantMode:
+    """How this simulated tenant differs from the project's first reading of DealPOS.
+
+    renumbering: creates get the tenant's own `INV/YYYY/NNNNN` Number, whatever was sent.
+    documented_names: invoices read with `Payment` / `Delivery` instead of the older names.
+    erase_on_delete: DELETE /Invoice erases the invoice instead of moving it to the recycle bin.
+    """
+
+    renumbering: bool = False
+    documented_names: bool = False
+    erase_on_delete: bool = False
+
+    @classmethod
+    def parse(cls, text: str) -> TenantMode:
+        """Read `renumbering,documented,erase` (any subset; `default` or empty for none)."""
+        words = {w.strip() for w in text.split(",") if w.strip() and w.strip() != "default"}
+        unknown = words - set(MODE_WORDS)
+        if unknown:
+            raise ValueError(f"unknown DealPOS mode {sorted(unknown)}; choose from {MODE_WORDS}")
+        return cls(**{MODE_WORDS[w]: True for w in words})
+
+    def describe(self) -> str:
+        """The mode as `parse` reads it."""
+        return ",".join(w for w, f in MODE_WORDS.items() if getattr(self, f)) or "default"
+
+
+MODE_WORDS = {
+    "renumbering": "renumbering",
+    "documented": "documented_names",
+    "erase": "erase_on_delete",
+}
+
+
 class DealposError(Exception):
     """A refusal: the HTTP status and the `Message` DealPOS would answer."""
 
@@ -63,6 +97,7 @@ class Invoice:
     payments: tuple[Payment, ...] = ()
     fulfillment: str = "Unsent"  # Unsent | Sent | Returned
     status: str = "Active"  # Active | Cancelled (in the recycle bin)
+    created: str = ""  # when DealPOS made it (ISO 8601, UTC, strictly increasing per tenant)
 
     @property
     def total(self) -> Decimal:
@@ -81,8 +116,8 @@ class Invoice:
             return "Unpaid"
         return "Paid" if self.paid >= self.total else "Partial"
 
-    def detail(self) -> dict[str, Any]:
-        """The invoice as `GET Invoice/Detail` answers it."""
+    def detail(self, mode: TenantMode = TenantMode()) -> dict[str, Any]:
+        """The invoice as `GET Invoice/Detail` answers it (field names per the tenant's mode)."""
         return {
             "ID": self.id,
             "Number": self.number,
@@ -97,6 +132,32 @@ class Invoice:
             "Total": self.total,
             "AmountPaid": self.paid,
             "Balance": max(Decimal(0), self.total - self.paid),
+            **self._states(mode),
+            "Created": self.created,
+        }
+
+    def row(self, mode: TenantMode = TenantMode()) -> dict[str, Any]:
+        """The invoice as a row of `POST Invoice/MultipleOutlet`."""
+        return {
+            "ID": self.id,
+            "Outlet": self.outlet,
+            "Number": self.number,
+            "ReferenceNumber": self.reference,
+            "Date": self.date,
+            "Amount": self.total,
+            **self._states(mode),
+            "Tag": self.tag,
+            "Created": self.created,
+        }
+
+    def _states(self, mode: TenantMode) -> dict[str, str]:
+        if mode.documented_names:
+            return {
+                "Payment": self.payment_status,
+                "Delivery": self.fulfillment,
+                "Status": self.status,
+            }
+        return {
             "PaymentStatus": self.payment_status,
             "FulfillmentStatus": self.fulfillment,
             "Status": self.status,
@@ -158,6 +219,8 @@ class InvoiceBook:
         payment_methods: list[str],
         new_id: Callable[[], str],
         today: Callable[[], str] = lambda: dt.date.today().isoformat(),
+        mode: TenantMode = TenantMode(),
+        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         self.variants = dict(variants)
         self.outlets = list(outlets)
@@ -165,6 +228,10 @@ class InvoiceBook:
         self.customers: list[str] = ["TikTok Customer"]
         self._new_id = new_id
         self._today = today
+        self.mode = mode
+        self._now = now
+        self._last_created = dt.datetime.min.replace(tzinfo=dt.UTC)
+        self._serial = 0
         self._by_id: dict[str, Invoice] = {}
         self._by_number: dict[tuple[str, str], str] = {}
 
@@ -189,7 +256,7 @@ class InvoiceBook:
     def find(self, query: Mapping[str, str]) -> Invoice:
         """Look an invoice up by `ID`, or by `Outlet` + `Number`; 404 when none."""
         if query.get("ID"):
-            found = self._by_id.get(query["ID"])
+            found = self._by_id.get(str(query["ID"]))
         elif query.get("Outlet") and query.get("Number"):
             found = self.get(query["Outlet"], query["Number"])
         else:
@@ -206,6 +273,8 @@ class InvoiceBook:
         lines = tuple(self._line(v) for v in _objects(body, "Variants", required=True))
         payments = tuple(self._payment(p, date) for p in _objects(body, "Payments", required=False))
         fulfillment, customer = _fulfillment(body), self._known_customer(_customer(body))
+        if self.mode.renumbering:
+            number = self._own_number(date)
         if (outlet, number) in self._by_number:
             raise DealposError(
                 409, f"Invoice number '{number}' already exists in outlet '{outlet}'"
@@ -222,8 +291,38 @@ class InvoiceBook:
             lines=lines,
             payments=payments,
             fulfillment=fulfillment,
+            created=self._created(),
         )
         return self._store(invoice)
+
+    def page(self, body: Body) -> list[Invoice]:
+        """One page of invoices by outlet, tag and date range, oldest first (the list call)."""
+        outlets, tags = _names(body, "Outlet"), _names(body, "Tag")
+        start = _date(body.get("From"), "From", "0001-01-01")
+        end = _date(body.get("To"), "To", "9999-12-31")
+        number, size = _whole(body, "PageNumber", 1), _whole(body, "PageSize", 100)
+        if size > 100:
+            raise DealposError(400, "PageSize must be at most 100")
+        wanted = str(body.get("Status") or "Any")
+        chosen = [
+            i
+            for i in self._by_id.values()
+            if (not outlets or i.outlet in outlets)
+            and (not tags or i.tag in tags)
+            and start <= i.date <= end
+            and wanted in ("Any", i.status)
+        ]
+        return chosen[(number - 1) * size : number * size]
+
+    def _own_number(self, date: str) -> str:
+        self._serial += 1
+        return f"INV/{date[:4]}/{self._serial:05d}"
+
+    def _created(self) -> str:
+        # Strictly increasing, so "the oldest" of two invoices is always well defined.
+        now = max(self._now(), self._last_created + dt.timedelta(microseconds=1))
+        self._last_created = now
+        return now.isoformat(timespec="microseconds")
 
     def send(self, body: Body) -> Invoice:
         """Record the outbound logistic: Unsent → Sent."""
@@ -251,8 +350,12 @@ class InvoiceBook:
         return self._store(invoice)
 
     def delete(self, body: Body) -> Invoice:
-        """Move an invoice to the recycle bin; a sent one shows Returned."""
+        """Move an invoice to the recycle bin (a sent one shows Returned), or erase it."""
         invoice = self._active(body)
+        if self.mode.erase_on_delete:
+            del self._by_id[invoice.id]
+            del self._by_number[(invoice.outlet, invoice.number)]
+            return invoice
         returned = "Returned" if invoice.fulfillment == "Sent" else invoice.fulfillment
         return self._store(replace(invoice, status="Cancelled", fulfillment=returned))
 
@@ -262,7 +365,10 @@ class InvoiceBook:
         return invoice
 
     def _active(self, body: Body) -> Invoice:
-        invoice = self.find({"Outlet": _text(body, "Outlet"), "Number": _text(body, "Number")})
+        if body.get("InvoiceID"):
+            invoice = self.find({"ID": _text(body, "InvoiceID")})
+        else:
+            invoice = self.find({"Outlet": _text(body, "Outlet"), "Number": _text(body, "Number")})
         if invoice.status != "Active":
             raise DealposError(400, f"Invoice '{invoice.number}' is already in the recycle bin")
         return invoice
@@ -315,6 +421,20 @@ def _text(body: Body, key: str, *, required: bool = True) -> str:
         return ""
     if not isinstance(value, str):
         raise DealposError(400, f"{key} must be a string")
+    return value
+
+
+def _names(body: Body, key: str) -> list[str]:
+    value = body.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise DealposError(400, f"{key} must be a list of names")
+    return value
+
+
+def _whole(body: Body, key: str, default: int) -> int:
+    value = body.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise DealposError(400, f"{key} must be a whole number of at least 1")
     return value
 
 

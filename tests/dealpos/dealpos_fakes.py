@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import responses
+
+from sync_job.domain.invoice import Customer, InvoiceDraft, InvoiceLine
 
 BASE = "https://mybrand.dealpos.net"
 TOKEN_URL = f"{BASE}/api/v3/Token/OAuth2"
@@ -45,3 +49,11 @@ def add_token(mock: responses.RequestsMock, token: str = "tok-1", expires_in: in
     """Register one successful token answer."""
     answer = {"access_token": token, "token_type": "Bearer", "expires_in": expires_in}
     mock.add(responses.POST, TOKEN_URL, json=answer)
+
+
+def a_draft(number: str = "TT-1") -> InvoiceDraft:
+    """A one-line drafted invoice."""
+    line = InvoiceLine("red_iphone_256", 1, Decimal("150000"), Decimal(0), "Iphone")
+    return InvoiceDraft(
+        "Online Store", number, "2026-11-27", "TikTok", "1", "Unsent", Customer("A"), (line,), ""
+    )

@@ -21,6 +21,7 @@ from sync_job.domain.errors import (
     TransientError,
 )
 
+LEGACY = {"PaymentStatus": "Unpaid", "FulfillmentStatus": "Unsent"}
 HTML_502 = b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
 
 
@@ -81,6 +82,17 @@ def raises_exactly(cls: type[BaseException], endpoint: Endpoint, outcome: Any) -
         (_FIND, 200, [], TransientError),
         (_TOKEN, 200, {"token_type": "Bearer"}, TransientError),
         (_CREATE, 302, None, PermanentError),
+        # Only the documented success shapes count as done (dealpos.md, updated 2026-11-30):
+        (_CREATE, 201, {"ID": "6f1c"}, OutcomeUnknown),
+        (_PAY, 200, {"Message": "Invoice is locked by another user"}, OutcomeUnknown),
+        (_SEND, 200, {"Message": "Invoice is locked by another user"}, OutcomeUnknown),
+        (_PAY, 200, {"ID": "6f1c"}, OutcomeUnknown),
+        (_DELETE, 200, None, OutcomeUnknown),
+        (_DELETE, 204, None, OutcomeUnknown),
+        (_DELETE, 200, {"Message": "Invoice is locked by another user"}, OutcomeUnknown),
+        # A lookup without payment and delivery fields is a bad body, never "Unsent, Unpaid":
+        (_FIND, 200, {"Number": "TT-1", "Status": "Cancelled"}, TransientError),
+        (_FIND, 200, {"ID": "6f1c", "Payment": "Maybe", "Delivery": "Sent"}, TransientError),
     ],
 )
 def test_status_and_body_map_to_one_error_class(
@@ -94,19 +106,23 @@ def test_status_and_body_map_to_one_error_class(
     ("endpoint", "status", "body"),
     [
         (_CREATE, 200, {"ID": "6f1c", "Number": "TT-1"}),
-        (_CREATE, 201, {"ID": "6f1c"}),
+        (_CREATE, 201, {"ID": "6f1c", "Number": "18.10.00009"}),
         (_SEND, 200, {"ID": "6f1c", "OrderFulfillmentState": "Sent"}),
-        (_PAY, 200, {"ID": "6f1c"}),
-        (_DELETE, 200, None),
-        (_DELETE, 204, None),
-        (_DELETE, 200, True),
-        (_FIND, 200, {"Number": "TT-1", "Status": "Cancelled"}),
+        (_PAY, 200, {"Message": "Invoice 18.10.00009 has successfully completed a Paid"}),
+        (_DELETE, 200, "Invoice has been delete!{}"),
+        (_FIND, 200, {"Number": "TT-1", "Status": "Cancelled", **LEGACY}),
+        (_FIND, 200, {"ID": "6f1c", "Payment": "Paid", "Delivery": "Returned"}),
         (_TOKEN, 200, {"access_token": "t", "expires_in": 3600}),
     ],
 )
 def test_expected_answers_are_returned_parsed(endpoint: Endpoint, status: int, body: Any) -> None:
     """A 2xx with the endpoint's expected shape is a success and returns the parsed body."""
     assert classify(endpoint, answer(status, body)) == body
+
+
+def test_a_plain_text_delete_answer_is_the_documented_one() -> None:
+    """DealPOS may answer the delete as bare text, not JSON: still a success."""
+    assert classify(_DELETE, answer(200, b"Invoice has been delete!{}")) is not None
 
 
 def new_connection_error() -> requests.ConnectionError:

@@ -14,6 +14,7 @@ from responses import matchers
 from structlog.testing import capture_logs
 
 from sync_job.dealpos import DealposClient, Pacer
+from sync_job.dealpos.wire import CreatedInvoice
 from sync_job.domain.errors import (
     AuthError,
     Conflict,
@@ -22,6 +23,7 @@ from sync_job.domain.errors import (
     RemoteError,
     TransientError,
 )
+from sync_job.domain.invoice import Customer, InvoiceDraft, InvoiceLine, InvoicePayment
 from tests.dealpos.dealpos_fakes import (
     BASE,
     CLIENT_ID,
@@ -38,22 +40,26 @@ from tests.dealpos.dealpos_fakes import (
 CREATED = {"ID": "0b7e6a52-1111-4c3e-9d5a-2f8f2c1d0e01", "Number": "TT-576461413038785752"}
 
 
-def invoice_body(**overrides: Any) -> dict[str, Any]:
-    """A create-invoice body like the flow builds, money as Decimal."""
-    body: dict[str, Any] = {
-        "Outlet": "Online Store",
-        "Number": "TT-576461413038785752",
-        "Date": "2026-11-27",
-        "Tag": "TikTok",
-        "ReferenceNumber": "576461413038785752",
-        "Fulfillment": "Unsent",
-        "Customer": {"Name": "David Kong"},
-        "Variants": [{"Code": "red_iphone_256", "Quantity": 2, "Price": Decimal("150000")}],
-        "Note": "TikTok Shop order 576461413038785752",
-        "Payments": [],
+DETAIL = {"ID": "0b7e", "Number": "TT-1", "PaymentStatus": "Unpaid", "FulfillmentStatus": "Unsent"}
+PAID = {"Message": "Invoice TT-1 has successfully completed a Paid"}
+DELETED = "Invoice has been delete!{}"
+
+
+def invoice_body(**overrides: Any) -> InvoiceDraft:
+    """A drafted invoice like the flow builds, money as Decimal."""
+    fields: dict[str, Any] = {
+        "outlet": "Online Store",
+        "number": "TT-576461413038785752",
+        "date": "2026-11-27",
+        "tag": "TikTok",
+        "reference": "576461413038785752",
+        "fulfillment": "Unsent",
+        "customer": Customer("David Kong"),
+        "lines": (InvoiceLine("red_iphone_256", 2, Decimal("150000"), Decimal(0), "Iphone"),),
+        "note": "TikTok Shop order 576461413038785752",
     }
-    body.update(overrides)
-    return body
+    fields.update(overrides)
+    return InvoiceDraft(**fields)
 
 
 def wire(call: Any) -> str:
@@ -81,7 +87,7 @@ def test_token_is_fetched_once_and_reused(
     """The first call fetches a token; later calls reuse it and carry it as a Bearer header."""
     add_token(rsps, "tok-1")
     rsps.add(responses.POST, INVOICE_URL, json=CREATED)
-    rsps.add(responses.GET, DETAIL_URL, json={"Number": "TT-1"})
+    rsps.add(responses.GET, DETAIL_URL, json=DETAIL)
     client.create_invoice(invoice_body())
     client.find_invoice("Online Store", "TT-1")
     assert [str(c.request.url).split("?")[0] for c in rsps.calls] == [
@@ -99,9 +105,9 @@ def test_token_is_refetched_shortly_before_it_expires(
 ) -> None:
     """A token is dropped a minute before `expires_in` runs out and a new one fetched."""
     add_token(rsps, "tok-1", expires_in=600)
-    rsps.add(responses.GET, DETAIL_URL, json={"Number": "TT-1"})
+    rsps.add(responses.GET, DETAIL_URL, json=DETAIL)
     add_token(rsps, "tok-2", expires_in=600)
-    rsps.add(responses.GET, DETAIL_URL, json={"Number": "TT-1"})
+    rsps.add(responses.GET, DETAIL_URL, json=DETAIL)
     client.find_invoice("Online Store", "TT-1")
     fake.advance(541)
     client.find_invoice("Online Store", "TT-1")
@@ -116,7 +122,7 @@ def test_401_reauthenticates_once_and_retries(
     rsps.add(responses.POST, INVOICE_URL, status=401, json={"Message": "Token expired"})
     add_token(rsps, "tok-new")
     rsps.add(responses.POST, INVOICE_URL, json=CREATED)
-    assert client.create_invoice(invoice_body()) == CREATED
+    assert client.create_invoice(invoice_body()) == CreatedInvoice(CREATED["ID"], CREATED["Number"])
     assert client.stats.by_endpoint() == {"token": 2, "create_invoice": 2}
     assert rsps.calls[3].request.headers["Authorization"] == "Bearer tok-new"
 
@@ -276,10 +282,9 @@ def test_money_is_exact_on_the_wire(rsps: responses.RequestsMock, client: Dealpo
     """Decimal Price, Discount and payment Amount are sent as exact JSON numbers, never floats."""
     add_token(rsps)
     rsps.add(responses.POST, INVOICE_URL, json=CREATED)
-    line = {"Code": "red_iphone_256", "Quantity": 3, "Price": Decimal("150000.10")}
-    line["Discount"] = Decimal("0.30")
-    pay = {"Date": "2026-11-27", "Amount": Decimal("450000.00"), "Method": "TikTok Shop"}
-    client.create_invoice(invoice_body(Variants=[line], Payments=[pay]))
+    line = InvoiceLine("red_iphone_256", 3, Decimal("150000.10"), Decimal("0.30"), "")
+    pay = InvoicePayment("2026-11-27", Decimal("450000.00"), "TikTok Shop", "")
+    client.create_invoice(invoice_body(lines=(line,), payments=(pay,)))
     text = wire(rsps.calls[1])
     assert '"Price":150000.10' in text
     assert '"Discount":0.30' in text
@@ -299,19 +304,26 @@ def test_send_pay_delete_bodies(rsps: responses.RequestsMock, client: DealposCli
     add_token(rsps)
     sent = {"ID": "x", "OrderFulfillmentState": "Sent"}
     rsps.add(responses.POST, SEND_URL, json=sent, match=[matchers.json_params_matcher(send)])
-    rsps.add(responses.POST, PAY_URL, json={"ID": "x"}, match=[matchers.json_params_matcher(pay)])
-    rsps.add(responses.DELETE, INVOICE_URL, match=[matchers.json_params_matcher(delete)])
-    assert client.send_invoice("Online Store", "TT-1", "2026-11-28") == sent
-    assert client.pay_in_full("Online Store", "TT-1", "2026-12-01", "TikTok Shop", "settled")
+    rsps.add(responses.POST, PAY_URL, json=PAID, match=[matchers.json_params_matcher(pay)])
+    rsps.add(
+        responses.DELETE, INVOICE_URL, json=DELETED, match=[matchers.json_params_matcher(delete)]
+    )
+    by_id = {"InvoiceID": "0b7e"}
+    rsps.add(
+        responses.DELETE, INVOICE_URL, json=DELETED, match=[matchers.json_params_matcher(by_id)]
+    )
+    client.send_invoice("Online Store", "TT-1", "2026-11-28")
+    client.pay_in_full("Online Store", "TT-1", "2026-12-01", "TikTok Shop", "settled")
     client.delete_invoice("Online Store", "TT-1")
+    client.delete_invoice("Online Store", "TT-1", invoice_id="0b7e")
     assert '"Amount":0' in wire(rsps.calls[2])
 
 
 def test_content_type_only_with_a_body(rsps: responses.RequestsMock, client: DealposClient) -> None:
     """A bodyless GET declares no Content-Type; POST and DELETE with bodies declare JSON."""
     add_token(rsps)
-    rsps.add(responses.GET, DETAIL_URL, json={"Number": "TT-1"})
-    rsps.add(responses.DELETE, INVOICE_URL)
+    rsps.add(responses.GET, DETAIL_URL, json=DETAIL)
+    rsps.add(responses.DELETE, INVOICE_URL, json=DELETED)
     client._session.headers["Content-Type"] = "application/json"  # a careless shared session
     client.find_invoice("Online Store", "TT-1")
     client.delete_invoice("Online Store", "TT-1")
@@ -334,7 +346,7 @@ def test_every_call_has_connect_and_read_timeouts(
         timeout=30.0,
     )
     add_token(rsps)
-    rsps.add(responses.GET, DETAIL_URL, json={"Number": "TT-1"})
+    rsps.add(responses.GET, DETAIL_URL, json=DETAIL)
     client.find_invoice("Online Store", "TT-1")
     timeouts = [getattr(c.request, "req_kwargs", {}).get("timeout") for c in rsps.calls]
     assert timeouts == [(10.0, 30.0), (10.0, 30.0)]

@@ -10,7 +10,7 @@ import pytest
 
 from sync_job.dealpos import DealposClient, Pacer
 from sync_job.domain.errors import OutcomeUnknown, TransientError
-from tests.dealpos.dealpos_fakes import CLIENT_ID, CLIENT_SECRET, FakeClock
+from tests.dealpos.dealpos_fakes import CLIENT_ID, CLIENT_SECRET, FakeClock, a_draft
 
 TOKEN_ANSWER = b'{"access_token":"tok-1","token_type":"Bearer","expires_in":3600}'
 
@@ -66,7 +66,7 @@ def test_connection_dropped_after_sending_a_create_is_outcome_unknown(
     """A create the server read but never answered may have been applied: OutcomeUnknown."""
     client = loopback_client(server, fake)
     with pytest.raises(OutcomeUnknown, match="may have been applied"):
-        client.create_invoice({"Outlet": "Online Store", "Number": "TT-1"})
+        client.create_invoice(a_draft("TT-1"))
 
 
 def test_connection_refused_on_a_create_is_plain_transient(
@@ -75,10 +75,10 @@ def test_connection_refused_on_a_create_is_plain_transient(
     """A create that could not even connect never left: plain TransientError, no lookup needed."""
     client = loopback_client(server, fake)
     with pytest.raises(OutcomeUnknown):  # fetches the token while the server is still up
-        client.create_invoice({"Outlet": "Online Store", "Number": "TT-1"})
+        client.create_invoice(a_draft("TT-1"))
     server.shutdown()
     server.server_close()
     with pytest.raises(TransientError) as caught:
-        client.create_invoice({"Outlet": "Online Store", "Number": "TT-2"})
+        client.create_invoice(a_draft("TT-2"))
     assert type(caught.value) is TransientError
     assert "ConnectionError" in str(caught.value)

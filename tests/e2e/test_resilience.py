@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from sync_job.sandbox.faults import FaultConfig
+from sync_job.sandbox.faults import Fault, FaultConfig
 from sync_job.sandbox.generator import LifecycleGenerator
 from sync_job.state.store import Store
 from tests.e2e.conftest import SECRETS, SHOP, Sandbox, past_clock, running_sandbox
+from tests.e2e.test_seed_flows import put, states
+from tests.factories import line, order
 
 pytestmark = pytest.mark.e2e
 
@@ -120,3 +122,27 @@ def test_hundreds_of_orders_sharing_one_update_time_while_one_changes_mid_paging
     report = sandbox.report()
     assert report.ok, report.summary()
     assert report.invoices == 350
+
+
+@pytest.mark.parametrize(
+    ("status", "endpoint"),
+    [
+        ("IN_TRANSIT", "POST /api/v3/OutboundLogistic"),
+        ("COMPLETED", "POST /api/v3/Payment/Invoice/AddPaymentFull"),
+    ],
+)
+def test_a_200_with_an_error_body_is_looked_up_not_taken_as_done(
+    sandbox: Sandbox, status: str, endpoint: str
+) -> None:
+    """`200 {"Message": "Invoice is locked by another user"}` to a send or pay is in doubt:
+    the invoice is looked up, found unchanged, and the call made again (issue 11 item 12)."""
+    o = put(sandbox, order("AWAITING_SHIPMENT", lines=[line("KAOS-HITAM-M")]))
+    sandbox.settle()
+    sandbox.dealpos.faults.queue(Fault.LOCKED, endpoint=endpoint)
+    o = put(sandbox, o, status)
+    sandbox.settle()
+    paid = "Paid" if status == "COMPLETED" else "Unpaid"
+    assert states(sandbox, o["id"]) == [("Active", "Sent", paid)]
+    calls = sandbox.dealpos.calls
+    assert calls.count(endpoint, outcome="200") == 2  # the locked answer, then the real one
+    assert calls.count("GET /api/v3/Invoice/Detail") == 1  # looked up once before repeating

@@ -11,6 +11,7 @@ import requests
 
 from sync_job.domain import jsonutil
 from sync_job.sandbox import DealposSimulator, ManualClock, TikTokSimulator, dealpos_variants
+from sync_job.sandbox.invoices import TenantMode
 from sync_job.sandbox.tiktok_sim import _signature
 
 APP_KEY, APP_SECRET = "test-app", "test-secret"
@@ -42,10 +43,21 @@ def tiktok(clock: ManualClock) -> Iterator[TikTokSimulator]:
 
 
 @pytest.fixture
-def dealpos(clock: ManualClock) -> Iterator[DealposSimulator]:
+def dealpos_mode() -> TenantMode:
+    """The simulated tenant's mode; parametrize `dealpos_mode` to test another one."""
+    return TenantMode()
+
+
+@pytest.fixture
+def dealpos(clock: ManualClock, dealpos_mode: TenantMode) -> Iterator[DealposSimulator]:
     """A started DealPOS simulator with the shared catalogue and a generous rate limit."""
     sim = DealposSimulator(
-        CLIENT_ID, CLIENT_SECRET, variants=dealpos_variants(), rate_limit=1000, clock=clock
+        CLIENT_ID,
+        CLIENT_SECRET,
+        variants=dealpos_variants(),
+        rate_limit=1000,
+        clock=clock,
+        mode=dealpos_mode,
     )
     with sim:
         yield sim

@@ -11,6 +11,7 @@ import requests
 
 from sync_job.domain import jsonutil
 from sync_job.sandbox import DealposSimulator, ManualClock, dealpos_variants
+from sync_job.sandbox.invoices import TenantMode
 
 Body = Callable[..., dict[str, Any]]
 SEND = {
@@ -141,10 +142,11 @@ def test_send_pay_delete_life_cycle(dp: Any, new_invoice: Body, dealpos: Dealpos
     assert r.status_code == 200 and r.json()["OrderFulfillmentState"] == "Sent"
     assert dp.call("POST", "OutboundLogistic", SEND).status_code == 400
     r = dp.call("POST", "Payment/Invoice/AddPaymentFull", PAY)
-    assert r.status_code == 200 and r.json()["PaymentStatus"] == "Paid"
+    assert r.status_code == 200 and "has successfully completed a Paid" in r.json()["Message"]
     assert _detail(dp)["AmountPaid"] == Decimal("130500.50")
     assert dp.call("POST", "Payment/Invoice/AddPaymentFull", PAY).status_code == 400
-    assert dp.call("DELETE", "Invoice", KEY).status_code == 200
+    r = dp.call("DELETE", "Invoice", KEY)
+    assert r.status_code == 200 and r.json() == "Invoice has been delete!{}"
     detail = _detail(dp)
     assert (detail["Status"], detail["FulfillmentStatus"], detail["PaymentStatus"]) == (
         "Cancelled",
@@ -225,3 +227,82 @@ def test_bodyless_call_declaring_json_is_400(dp: Any) -> None:
     headers = {"Authorization": f"Bearer {dp.token}", "Content-Type": "application/json"}
     r = dp.http.get(dp.sim.url + "/api/v3/Outlet", headers=headers, timeout=5)
     assert r.status_code == 400 and "body" in r.json()["Message"]
+
+
+def _page(dp: Any, number: int, size: int = 2, **body: Any) -> list[dict[str, Any]]:
+    query = {"Outlet": ["Online Store"], "Tag": ["TikTok"], "From": "2026-01-01"}
+    query |= {"To": "2026-01-31", "Status": "Any", "PageNumber": number, "PageSize": size}
+    r = dp.call("POST", "Invoice/MultipleOutlet", query | body)
+    assert r.status_code == 200, r.text
+    return list(jsonutil.loads(r.content))
+
+
+def test_invoice_list_pages_by_outlet_tag_and_date(dp: Any, new_invoice: Body) -> None:
+    """MultipleOutlet lists matching invoices oldest first, a page at a time, [] past the end."""
+    for n in range(1, 4):
+        dp.call("POST", "Invoice", new_invoice(f"TT-{n}"))
+    dp.call("POST", "Invoice", new_invoice("TT-9", Tag="Shopee"))
+    dp.call("POST", "Invoice", new_invoice("TT-8", Date="2026-02-01"))
+    dp.call("DELETE", "Invoice", {"Outlet": "Online Store", "Number": "TT-2"})
+    first, second = _page(dp, 1), _page(dp, 2)
+    assert [r["Number"] for r in first + second] == ["TT-1", "TT-2", "TT-3"]
+    assert _page(dp, 3) == []
+    row = first[1]
+    assert (row["Status"], row["Amount"], row["ReferenceNumber"]) == (
+        "Cancelled",
+        Decimal("130500.50"),
+        "2",
+    )
+    assert first[0]["Created"] < first[1]["Created"] < second[0]["Created"]
+    assert dp.call("POST", "Invoice/MultipleOutlet", {"PageSize": 101}).status_code == 400
+
+
+def test_detail_and_delete_by_id(dp: Any, new_invoice: Body) -> None:
+    """An invoice is found by its ID and deleted by `{"InvoiceID": id}`."""
+    ident = dp.call("POST", "Invoice", new_invoice()).json()["ID"]
+    r = dp.call("GET", "Invoice/Detail", ID=ident)
+    assert r.status_code == 200 and r.json()["Number"] == "TT-1"
+    assert dp.call("DELETE", "Invoice", {"InvoiceID": ident}).status_code == 200
+    assert dp.call("GET", "Invoice/Detail", ID=ident).json()["Status"] == "Cancelled"
+
+
+@pytest.mark.parametrize("dealpos_mode", [TenantMode(renumbering=True)])
+def test_renumbering_tenant_answers_its_own_number(dp: Any, new_invoice: Body) -> None:
+    """A renumbering tenant keeps ReferenceNumber but gives the invoice its own INV/ Number."""
+    first = dp.call("POST", "Invoice", new_invoice("TT-1")).json()
+    second = dp.call("POST", "Invoice", new_invoice("TT-1")).json()  # no 409: Number not ours
+    assert (first["Number"], second["Number"]) == ("INV/2026/00001", "INV/2026/00002")
+    assert dp.call("GET", "Invoice/Detail", Outlet="Online Store", Number="TT-1").status_code == 404
+    assert _detail(dp, "INV/2026/00001")["ReferenceNumber"] == "1"
+
+
+@pytest.mark.parametrize("dealpos_mode", [TenantMode(documented_names=True)])
+def test_documented_field_names_tenant(dp: Any, new_invoice: Body) -> None:
+    """Detail and list rows use Payment / Delivery, never the older names."""
+    dp.call("POST", "Invoice", new_invoice())
+    detail = _detail(dp)
+    assert (detail["Payment"], detail["Delivery"], detail["Status"]) == (
+        "Unpaid",
+        "Unsent",
+        "Active",
+    )
+    assert "PaymentStatus" not in detail and "FulfillmentStatus" not in detail
+    assert _page(dp, 1)[0]["Delivery"] == "Unsent"
+
+
+@pytest.mark.parametrize("dealpos_mode", [TenantMode(erase_on_delete=True)])
+def test_erase_on_delete_tenant(dp: Any, new_invoice: Body) -> None:
+    """A delete erases the invoice: the lookup finds nothing at all afterwards."""
+    dp.call("POST", "Invoice", new_invoice())
+    assert dp.call("DELETE", "Invoice", KEY).status_code == 200
+    assert dp.call("GET", "Invoice/Detail", Outlet="Online Store", Number="TT-1").status_code == 404
+
+
+def test_tenant_mode_words() -> None:
+    """Modes are read from words; unknown words are refused by name."""
+    mode = TenantMode.parse("renumbering,documented")
+    assert mode == TenantMode(renumbering=True, documented_names=True)
+    assert mode.describe() == "renumbering,documented"
+    assert TenantMode.parse("default") == TenantMode()
+    with pytest.raises(ValueError, match="bogus"):
+        TenantMode.parse("bogus")

@@ -9,6 +9,7 @@ import threading
 import time
 import tracemalloc
 from collections.abc import Iterator
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
@@ -18,9 +19,15 @@ import requests
 from sync_job.dealpos.client import DealposClient
 from sync_job.dealpos.pacer import Pacer
 from sync_job.domain.errors import OutcomeUnknown, TransientError
+from sync_job.domain.invoice import Customer, InvoiceDraft, InvoiceLine
 from sync_job.domain.model import Tokens, Window
 from sync_job.net.deadline import BodyTooLarge, DeadlineExceeded, request_bounded
 from sync_job.tiktok.client import TikTokClient
+
+DRAFT = InvoiceDraft(
+    "Online Store", "TT-1", "2026-11-27", "TikTok", "1", "Unsent", Customer("A"),
+    (InvoiceLine("SKU", 1, Decimal(1), Decimal(0), ""),), "",
+)  # fmt: skip
 
 DRIP_BYTES = 200  # at 20 ms a byte: 4 s of dripping, far beyond the deadlines below
 BOMB = gzip.compress(b"0" * (100 * 1024 * 1024), compresslevel=9)  # ~100 KB -> 100 MiB
@@ -160,6 +167,6 @@ def test_dealpos_client_treats_a_dripping_or_huge_answer_as_in_doubt(
 
     def call() -> None:
         with pytest.raises(OutcomeUnknown):
-            client.create_invoice({"Number": "TT-1"})
+            client.create_invoice(DRAFT)
 
     assert timed(call) < 3

@@ -230,7 +230,7 @@ def test_bodyless_call_declaring_json_is_400(dp: Any) -> None:
 
 
 def _page(dp: Any, number: int, size: int = 2, **body: Any) -> list[dict[str, Any]]:
-    query = {"Outlet": ["Online Store"], "Tag": ["TikTok"], "From": "2026-01-01"}
+    query: dict[str, Any] = {"Outlet": ["Online Store"], "Tag": ["TikTok"], "From": "2026-01-01"}
     query |= {"To": "2026-01-31", "Status": "Any", "PageNumber": number, "PageSize": size}
     r = dp.call("POST", "Invoice/MultipleOutlet", query | body)
     assert r.status_code == 200, r.text

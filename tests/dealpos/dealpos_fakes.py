@@ -51,9 +51,12 @@ def add_token(mock: responses.RequestsMock, token: str = "tok-1", expires_in: in
     mock.add(responses.POST, TOKEN_URL, json=answer)
 
 
+BUYER = Customer("Budi", email="budi@example.com")
+
+
 def a_draft(number: str = "TT-1") -> InvoiceDraft:
     """A one-line drafted invoice."""
     line = InvoiceLine("red_iphone_256", 1, Decimal("150000"), Decimal(0), "Iphone")
     return InvoiceDraft(
-        "Online Store", number, "2026-11-27", "TikTok", "1", "Unsent", Customer("A"), (line,), ""
+        "Online Store", number, "2026-11-27", "TikTok", "1", "Unsent", BUYER, (line,), ""
     )

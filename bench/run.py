@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import calls, history, memory, overhead, paging, quota, retention, webhooks
+from bench import calls, history, memory, overhead, paging, quota, retention, web, webhooks
 from bench.report import Line
 
 FIGURES: dict[str, Callable[[bool], list[Line]]] = {
@@ -32,6 +32,7 @@ FIGURES: dict[str, Callable[[bool], list[Line]]] = {
     "webhook_latency": webhooks.latency,
     "webhook_burst": webhooks.burst,
     "retention": retention.run,
+    "web_page": web.run,
 }
 
 

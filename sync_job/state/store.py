@@ -138,6 +138,25 @@ def m007_maintenance(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE maintenance (task TEXT PRIMARY KEY, done_at REAL NOT NULL)")
 
 
+@migrations()
+def m008_page_indexes_by_time(db: sqlite_utils.Database) -> None:
+    """The operator page's invoice lists walk the ledger newest first, per state or not.
+
+    Replaces m004's ledger indexes with ones that also carry the sort keys (so a page is an index
+    range, never a sort), and drops the orders index: the chart reads the runs table instead.
+    """
+    db.executescript(
+        """
+        DROP INDEX IF EXISTS orders_by_update_time;
+        DROP INDEX IF EXISTS ledger_by_updated;
+        DROP INDEX IF EXISTS ledger_by_state;
+        CREATE INDEX ledger_recent ON ledger (shop_id, updated_at, order_id);
+        CREATE INDEX ledger_by_state
+            ON ledger (shop_id, record, fulfillment, payment, updated_at, order_id);
+        """
+    )
+
+
 @dataclass(frozen=True)
 class OutboxRow:
     """One outbox action as stored."""

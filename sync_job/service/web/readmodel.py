@@ -202,14 +202,18 @@ def invoice_counts(conn: sqlite3.Connection, shop_id: str) -> dict[str, int]:
     return counts
 
 
+# The page of ledger keys comes from an index range alone; only its rows join the snapshot.
 _INVOICE_SQL = (
+    "WITH page AS (SELECT l.shop_id, l.order_id FROM ledger l {join} WHERE l.shop_id = ? {where} "
+    "ORDER BY l.updated_at DESC, l.order_id DESC LIMIT ? OFFSET ?) "
     "SELECT l.order_id, l.number, l.record, l.fulfillment, l.payment, l.updated_at, "
     "o.status AS tiktok_status, json_extract(o.raw, '$.payment.total_amount') AS total, "
     "json_extract(o.raw, '$.payment.currency') AS currency, "
     "json_extract(o.raw, '$.line_items[0].product_name') AS first_item, "
     "json_array_length(o.raw, '$.line_items') AS item_count "
-    "FROM ledger l LEFT JOIN orders o ON o.shop_id = l.shop_id AND o.order_id = l.order_id "
-    "WHERE l.shop_id = ?"
+    "FROM page JOIN ledger l USING (shop_id, order_id) "
+    "LEFT JOIN orders o ON o.shop_id = l.shop_id AND o.order_id = l.order_id "
+    "ORDER BY l.updated_at DESC, l.order_id DESC"
 )
 
 
@@ -224,41 +228,49 @@ def invoices(
     size: int,
 ) -> Page:
     """One page of invoices, most recently changed first, with the order's TikTok status."""
-    sql, params = _INVOICE_SQL, [shop_id]
+    where, params = "", [shop_id]
     if state == "recycled":
-        sql += " AND l.record = 'recycled'"
+        where += " AND l.record = 'recycled'"
     elif state is not None:
         fulfillment, payment = state.split("+")
-        sql += " AND l.record = 'active' AND l.fulfillment = ? AND l.payment = ?"
+        where += " AND l.record = 'active' AND l.fulfillment = ? AND l.payment = ?"
         params += [fulfillment, payment]
+    join = ""
     if status is not None:
-        sql += " AND o.status = ?"
+        # CROSS JOIN keeps the ledger index outermost: newest first, stop after one page.
+        join = "CROSS JOIN orders f ON f.shop_id = l.shop_id AND f.order_id = l.order_id"
+        where += " AND f.status = ?"
         params.append(status)
     if search is not None:
-        sql += " AND (l.order_id = ? OR l.number = ?)"
+        where += " AND (l.order_id = ? OR l.number = ?)"
         params += [search, search]
-    return _page(conn, sql + " ORDER BY l.updated_at DESC, l.order_id DESC", params, page, size)
+    sql = _INVOICE_SQL.format(join=join, where=where)
+    rows = conn.execute(sql, (*params, size + 1, (page - 1) * size)).fetchall()
+    found = [dict(r) for r in rows]
+    return Page(found[:size], page, len(found) > size)
 
 
 # -- chart -----------------------------------------------------------------------------------------
 
 
-def orders_per_hour(conn: sqlite3.Connection, shop_id: str, since: int) -> dict[int, int]:
-    """Orders changed on TikTok per hour (hour = Unix seconds // 3600) since `since`."""
-    rows = conn.execute(
-        "SELECT update_time / 3600 AS hour, COUNT(*) AS n FROM orders "
-        "WHERE shop_id = ? AND update_time >= ? GROUP BY hour",
-        (shop_id, since),
-    )
-    return {int(r["hour"]): int(r["n"]) for r in rows.fetchall()}
+def activity_per_hour(
+    conn: sqlite3.Connection, shop_id: str, since: int
+) -> tuple[dict[int, int], dict[int, int]]:
+    """DealPOS calls and changed orders per hour (Unix seconds // 3600) from this shop's runs.
 
-
-def calls_per_hour(conn: sqlite3.Connection, shop_id: str, since: int) -> dict[int, int]:
-    """DealPOS calls this shop's runs made per hour (by the run's start) since `since`."""
+    The runs table holds one row per cycle with its counts, so 48 hours are ~3,000 small rows
+    whatever the size of the order snapshot.
+    """
     rows = conn.execute(
-        "SELECT CAST(strftime('%s', started_at) AS INTEGER) / 3600 AS hour, "
-        "SUM(json_extract(counts, '$.dealpos_calls')) AS n FROM runs "
+        "SELECT substr(started_at, 1, 13) AS hour, "
+        "SUM(json_extract(counts, '$.dealpos_calls')) AS calls, "
+        "SUM(json_extract(counts, '$.changed')) AS changed FROM runs "
         "WHERE shop_id = ? AND started_at >= ? GROUP BY hour",
         (shop_id, iso(since)),
     )
-    return {int(r["hour"]): int(r["n"] or 0) for r in rows.fetchall()}
+    calls: dict[int, int] = {}
+    orders: dict[int, int] = {}
+    for r in rows.fetchall():
+        hour = int(datetime.fromisoformat(f"{r['hour']}:00:00+00:00").timestamp()) // 3600
+        calls[hour], orders[hour] = int(r["calls"] or 0), int(r["changed"] or 0)
+    return calls, orders

@@ -158,3 +158,14 @@ def test_the_seed_is_not_the_token_values(store: Store) -> None:
     store.save_tokens("app", REFRESHED)
     (seed,) = store.db.execute("SELECT seed FROM tokens").fetchone()
     assert len(seed) == 64 and "cfg" not in seed
+
+
+def test_a_connected_pair_survives_whatever_pair_is_configured_next(store: Store) -> None:
+    """`connect` stores its pair without a seed: the next run's configured pair (even one from
+    other env than the shell that ran connect) becomes the baseline; only a change replaces."""
+    store.seeded_tokens("app", CONFIGURED)
+    store.replace_tokens("app", REFRESHED, seed=None)  # what `sync-job connect` does
+    daemon_env = Tokens("old-access-9999", 0, "old-refresh-0000", 0)  # stale pair in the unit
+    assert store.seeded_tokens("app", daemon_env) == REFRESHED
+    assert store.seeded_tokens("app", daemon_env) == REFRESHED
+    assert store.seeded_tokens("app", CONFIGURED) == CONFIGURED  # a real change still replaces

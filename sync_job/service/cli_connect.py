@@ -21,14 +21,12 @@ from sync_job.service.cli_common import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from sync_job.service.config import (
     ConnectConfig,
     RetryConfig,
-    TikTokConfig,
     find_config_path,
     load_connect_config,
 )
 from sync_job.service.logs import register_secrets
 from sync_job.service.subscribe import EVENT_TYPES, check_address, subscribe_webhooks
 from sync_job.state.store import Store
-from sync_job.state.tokens import seed_of
 
 
 @dataclass(frozen=True)
@@ -79,14 +77,11 @@ def exchange_and_list(
     client = build_tiktok_client(settings.tiktok, RetryConfig(), store)
     tokens = client.exchange_auth_code(code)
     tt = settings.tiktok
-    # Seeded by the pair configured now, so only a change of that pair replaces connect's pair.
-    store.replace_tokens(tt.app_key, tokens, seed=seed_of(*_configured(tt)))
+    # No seed: whichever pair the next run finds configured (the shell running `connect` often
+    # has other env than the daemon) becomes the baseline, and only a later change replaces it.
+    store.replace_tokens(tt.app_key, tokens, seed=None)
     shops = client.fetch_authorized_shops()
     return tokens, [AuthorizedShop.parse(s, settings.configured_shops) for s in shops]
-
-
-def _configured(tt: TikTokConfig) -> tuple[str, str]:
-    return tt.access_token.reveal(), tt.refresh_token.reveal()
 
 
 def _toml_string(text: str) -> str:

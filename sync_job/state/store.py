@@ -394,8 +394,9 @@ class Store:
     def replace_tokens(self, app_key: str, pair: Tokens, *, seed: str | None) -> None:
         """Put `pair` in place of the stored one (`sync-job connect`, a new configured pair).
 
-        `seed`: `tokens.seed_of(...)` of the pair configured now, so that configured pair does not
-        replace this one on the next run (only a change of the configured pair does).
+        `seed`: `tokens.seed_of(...)` of the configured pair it came from; None (connect): the
+        pair the next run finds configured, whatever it is, becomes the baseline and does not
+        replace this one; only a later change of the configured pair does.
         """
         with self.atomic():
             tokens.replace_tokens(self.db.conn, app_key, pair, seed=seed, clock=self.clock)

@@ -105,7 +105,8 @@ def seeded_tokens(
     with immediate(conn):
         stored, stored_seed = load_tokens(conn, app_key), load_seed(conn, app_key)
         if stored is not None and stored_seed in (seed, None):
-            if stored_seed is None:  # a pair stored before seeds were kept: it came from this one
+            if stored_seed is None:  # stored by connect, or before seeds were kept: this
+                # configured pair becomes the baseline; only a later change replaces the pair
                 conn.execute("UPDATE tokens SET seed = ? WHERE app_key = ?", (seed, app_key))
             return stored
         replace_tokens(conn, app_key, configured, seed=seed, clock=clock)

@@ -25,13 +25,13 @@ class Sims:
     tiktok: TikTokSimulator
     dealpos: DealposSimulator
 
-    def put_order(self, sku: str = KNOWN_SKU, **fields: Any) -> dict[str, Any]:
-        """A paid order with one line of `sku`, updated a minute ago."""
+    def put_order(self, sku: str = KNOWN_SKU, age: int = 60, **fields: Any) -> dict[str, Any]:
+        """A paid order with one line of `sku`, last updated `age` seconds ago."""
         now = int(time.time())
         order = factories.order(
-            update_time=now - 60,
-            create_time=now - 600,
-            paid_time=now - 300,
+            update_time=now - age,
+            create_time=now - age - 600,
+            paid_time=now - age - 300,
             lines=[factories.line(sku=sku, price=str(CATALOGUE[0].price))],
             **fields,
         )

@@ -1,4 +1,4 @@
-"""A merchant's first hour: init, connect, edit, check, once, from an empty folder, as the README says.
+"""A merchant's first hour: init, connect, edit, check, once, from an empty folder.
 
 The real `sync-job` command in a subprocess against both simulators on loopback: nothing is
 written for the merchant except what they would type or paste.

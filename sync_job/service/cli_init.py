@@ -44,5 +44,6 @@ def init(ctx: click.Context, path: Path) -> None:
         ctx.exit(EXIT_FAILED)
     click.echo(f"wrote {path}")
     click.echo("next: fill in [tiktok] app_key, app_secret and service_id, then run")
-    click.echo(f"  sync-job --config {path} connect")
+    where = "" if path == Path("config.toml") else f" --config {path}"
+    click.echo(f"  sync-job{where} connect")
     ctx.exit(EXIT_OK)

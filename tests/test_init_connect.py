@@ -209,3 +209,25 @@ def test_connects_pair_survives_the_configured_pair(tmp_path: Path) -> None:
     assert store.seeded_tokens("app", configured) == connected
     assert store.seeded_tokens("app", Tokens("", 0, "", 0)) == connected
     store.close()
+
+
+def test_connected_pair_survives_a_stale_pair_in_the_daemons_env(
+    tmp_path: Path, tiktok: TikTokSimulator
+) -> None:
+    """connect run from a shell with no token env; the daemon's unit still has an old pair:
+    the daemon's first run keeps connect's pair (only a later change of its pair replaces it)."""
+    from sync_job.domain.model import Tokens
+
+    config = tiktok_only(tmp_path, tiktok)
+    code, _, err = invoke(
+        ["--config", str(config), "connect", "--code", tiktok.issue_auth_code()],
+        {"TIKTOK_APP_SECRET": APP_SECRET},
+    )
+    assert code == 0, err
+    store = Store.open(tmp_path / "state" / "sync.db")
+    try:
+        stale = Tokens("unit-env-access-old", 0, "unit-env-refresh-old", 0)
+        kept = store.seeded_tokens(defaults.TIKTOK_APP_KEY, stale)
+        assert kept.access_token == tiktok.tokens[0]
+    finally:
+        store.close()

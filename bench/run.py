@@ -19,7 +19,18 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import calls, history, memory, overhead, paging, quota, retention, web, webhooks
+from bench import (
+    calls,
+    history,
+    memory,
+    overhead,
+    paging,
+    quota,
+    retention,
+    shared_quota,
+    web,
+    webhooks,
+)
 from bench.report import Line
 
 FIGURES: dict[str, Callable[[bool], list[Line]]] = {
@@ -33,6 +44,7 @@ FIGURES: dict[str, Callable[[bool], list[Line]]] = {
     "webhook_burst": webhooks.burst,
     "retention": retention.run,
     "web_page": web.run,
+    "shared_quota": shared_quota.run,
 }
 
 

@@ -15,6 +15,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
+from typing import Protocol
 
 from sync_job.net.headers import header, parse_retry_after
 
@@ -37,6 +38,18 @@ def _seconds(value: str | None) -> float | None:
     return None if math.isnan(number) or number < 0 else number
 
 
+class SharedLog(Protocol):
+    """The tenant's calls as every process sharing the state file sees them (state/quota.py)."""
+
+    def reserve(self) -> tuple[int | None, float]:
+        """(reservation, 0) when a call may start now; else (None, seconds to wait first)."""
+        ...
+
+    def complete(self, reservation: int | None, hold_seconds: float | None) -> None:
+        """The reserved call ended now; `hold_seconds`: a hold the server imposed, to share."""
+        ...
+
+
 class Pacer:
     """Blocks each DealPOS call until it may start without exceeding the quota.
 
@@ -52,6 +65,7 @@ class Pacer:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         wall_clock: Callable[[], float] = time.time,
+        shared: SharedLog | None = None,
     ) -> None:
         self.limit = limit
         self.window = float(window_seconds)
@@ -62,6 +76,9 @@ class Pacer:
         self._in_flight = 0
         self._hold_until = -math.inf
         self._lock = threading.Lock()
+        # Other processes on the same state file spend the same quota: ask their shared log too.
+        self._shared = shared if limit > 0 else None
+        self._reservations: deque[int | None] = deque()
 
     @property
     def max_hold(self) -> float:
@@ -74,6 +91,10 @@ class Pacer:
         while True:
             with self._lock:
                 delay = self._delay(self._clock())
+                if delay <= 0 and self._shared is not None:
+                    reservation, delay = self._shared.reserve()
+                    if delay <= 0:
+                        self._reservations.append(reservation)
                 if delay <= 0:
                     self._in_flight += 1
                     return self._clock() - start
@@ -97,7 +118,11 @@ class Pacer:
             self._completions.append(now)
             hold = self._hold_from(headers, status, retry_after)
             if hold is not None:
-                self._hold_until = max(self._hold_until, now + min(hold, self.max_hold))
+                hold = min(hold, self.max_hold)
+                self._hold_until = max(self._hold_until, now + hold)
+            if self._shared is not None:
+                reservation = self._reservations.popleft() if self._reservations else None
+                self._shared.complete(reservation, hold)
 
     def _delay(self, now: float) -> float:
         hold = self._hold_until - now

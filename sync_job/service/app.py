@@ -24,6 +24,7 @@ from sync_job.engine.trigger import work_off_inbox
 from sync_job.service.config import Config, RetryConfig, ShopConfig, TikTokConfig
 from sync_job.service.logs import register_secrets
 from sync_job.service.progress import NullProgress, Progress
+from sync_job.state.quota import SharedQuota
 from sync_job.state.retention import apply_retention_if_due
 from sync_job.state.store import Store
 from sync_job.state.tokens import seed_of
@@ -131,14 +132,23 @@ def build_tiktok_client(
     )
 
 
-def build_dealpos(config: Config, *, sleep: Callable[[float], None]) -> DealposClient:
-    """A DealPOS client paced to the configured quota."""
+def build_dealpos(
+    config: Config, *, sleep: Callable[[float], None], shared: bool = False
+) -> DealposClient:
+    """A DealPOS client paced to the configured quota.
+
+    `shared`: also pace by the calls of every process using the state file (it must exist).
+    """
     dp = config.dealpos
+    quota = None
+    if shared:
+        tenant = f"{dp.base_url} {dp.client_id}"
+        quota = SharedQuota(config.state.path, tenant, dp.rate_limit, dp.rate_window_seconds)
     return DealposClient(
         base_url=dp.base_url,
         client_id=dp.client_id,
         client_secret=dp.client_secret.reveal(),
-        pacer=Pacer(dp.rate_limit, dp.rate_window_seconds, sleep=sleep),
+        pacer=Pacer(dp.rate_limit, dp.rate_window_seconds, sleep=sleep, shared=quota),
         timeout=dp.timeout_seconds,
     )
 
@@ -174,7 +184,7 @@ class App:
         # join (or wait on) whatever transaction the cycle has open on `store`.
         token_store = store.second_connection()
         tiktok = build_tiktok(config, token_store, clock=clock, sleep=budget.sleep)
-        dealpos = build_dealpos(config, sleep=budget.sleep)
+        dealpos = build_dealpos(config, sleep=budget.sleep, shared=True)
         return cls(
             config,
             store,

@@ -157,6 +157,19 @@ def m008_page_indexes_by_time(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m009_shared_quota(db: sqlite_utils.Database) -> None:
+    """The DealPOS calls and holds every process on this file paces by (see state/quota.py)."""
+    db.executescript(
+        """
+        CREATE TABLE quota_calls (id INTEGER PRIMARY KEY AUTOINCREMENT, tenant TEXT NOT NULL,
+            at REAL NOT NULL, done INTEGER NOT NULL DEFAULT 0);
+        CREATE INDEX quota_calls_by_tenant ON quota_calls (tenant, done, at);
+        CREATE TABLE quota_holds (tenant TEXT PRIMARY KEY, until REAL NOT NULL);
+        """
+    )
+
+
 @dataclass(frozen=True)
 class OutboxRow:
     """One outbox action as stored."""

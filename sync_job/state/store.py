@@ -170,6 +170,15 @@ def m009_shared_quota(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m010_tenant_findings(db: sqlite_utils.Database) -> None:
+    """What this DealPOS tenant was found to do: numbering, field names, delete."""
+    db.execute(
+        "CREATE TABLE tenant_findings (key TEXT PRIMARY KEY, value TEXT NOT NULL, "
+        "source TEXT NOT NULL, updated_at TEXT NOT NULL)"
+    )
+
+
 @dataclass(frozen=True)
 class OutboxRow:
     """One outbox action as stored."""

@@ -169,3 +169,21 @@ def test_a_connected_pair_survives_whatever_pair_is_configured_next(store: Store
     assert store.seeded_tokens("app", daemon_env) == REFRESHED
     assert store.seeded_tokens("app", daemon_env) == REFRESHED
     assert store.seeded_tokens("app", CONFIGURED) == CONFIGURED  # a real change still replaces
+
+
+def test_a_transaction_that_reads_first_still_writes_after_another_connection_commits(
+    tmp_path: Path,
+) -> None:
+    """atomic() takes the write lock up front: another connection's commit in between (the
+    webhook receiver's) cannot make its later write fail with "database is locked"."""
+    store = Store.open(tmp_path / "a.db")
+    other = sqlite3.connect(str(tmp_path / "a.db"), timeout=0, isolation_level=None)
+    with store.atomic():
+        store.get_cursor("s", "orders")  # a read first
+        with pytest.raises(sqlite3.OperationalError):  # the other writer waits (here: gives up)
+            other.execute("INSERT INTO cursors VALUES ('x', 'orders', 1, 'now')")
+        store.advance_cursor("s", "orders", 100)  # the write after the read goes through
+    assert store.get_cursor("s", "orders") == 100
+    other.execute("INSERT INTO cursors VALUES ('x', 'orders', 1, 'now')")  # free again
+    other.close()
+    store.close()

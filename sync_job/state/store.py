@@ -365,14 +365,30 @@ class Store:
 
     @contextlib.contextmanager
     def atomic(self) -> Iterator[None]:
-        """Group writes into one transaction (nested calls become savepoints)."""
-        with self.db.atomic():
+        """Group writes into one transaction (nested calls become savepoints).
+
+        The outermost one takes the write lock at once (BEGIN IMMEDIATE): a transaction that reads
+        first and writes later would otherwise fail at once with "database is locked" whenever
+        another connection (the webhook receiver, another process) committed in between.
+        """
+        conn = self.db.conn
+        if conn.in_transaction:
+            with self.db.atomic():  # a savepoint
+                yield
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
             yield
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
     def begin_batch(self) -> None:
         """Open a transaction that later writes join, unless one is open (see commit_batch)."""
         if not self.db.conn.in_transaction:
-            self.db.conn.execute("BEGIN")
+            self.db.conn.execute("BEGIN IMMEDIATE")  # see atomic()
 
     def commit_batch(self) -> None:
         """Commit the transaction begin_batch opened, if one is open."""

@@ -290,6 +290,16 @@ def _settled(path: Path, since: float) -> bool:
     return int(left) == 0 and int(clean) > 0
 
 
+def _unsettled(path: Path, since: float) -> str:
+    """What keeps `_settled` false: the outbox by state, the newest runs (for the report)."""
+    with _state(path) as db:
+        box = dict(db.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state").fetchall())
+        runs = db.execute(
+            "SELECT started_at, status FROM runs ORDER BY started_at DESC LIMIT 3"
+        ).fetchall()
+    return f"outbox {box}, newest runs {runs}, waiting for an ok run since {_iso(since)}"
+
+
 def _kill_times(rng: random.Random, kills: int, duration: float) -> list[float]:
     """Random moments in (1, duration), at least MIN_KILL_GAP apart."""
     if kills == 0:
@@ -417,7 +427,8 @@ class Soak:
         while not _settled(self.state_path, since):
             if time.monotonic() > deadline:
                 self.report.problems.append(
-                    f"the outbox did not drain within {self.options.settle_limit:.0f} s"
+                    f"the outbox did not drain within {self.options.settle_limit:.0f} s "
+                    f"({_unsettled(self.state_path, since)})"
                 )
                 break
             time.sleep(0.5)

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from sync_job.engine.cycle import CycleResult
-from sync_job.service import cli_check, cli_connect, cli_init
+from sync_job.service import cli_check, cli_connect, cli_init, cli_probe
 from sync_job.service.app import App
 from sync_job.service.cli_attention import attention
 from sync_job.service.cli_common import (
@@ -211,6 +211,7 @@ _COMMANDS: tuple[click.Command, ...] = (
     cli_init.init,
     cli_connect.connect,
     cli_check.check,
+    cli_probe.probe,
 )
 for _command in _COMMANDS:
     main.add_command(_command)

@@ -173,6 +173,7 @@ def make_sandbox(root: Path, *, tiktok_faults: FaultConfig | None = None,
         rate_limit=sim.pop("dealpos_rate_limit", 100000),
         rate_window_seconds=sim.pop("dealpos_rate_window", 1.0),
         faults=dealpos_faults,
+        mode=sim.pop("dealpos_mode", None),
     )
     tiktok.start()
     dealpos.start()

@@ -624,3 +624,11 @@ def test_web_admin_token_placeholder_means_read_only() -> None:
     """The example's "..." is no token: the page stays read-only instead of failing."""
     config = parse_config(edited("web", {"admin_token": "..."}), env=ENV_SECRETS)
     assert config.web.admin_token is None
+
+
+def test_without_secrets_an_unset_admin_token_stays_unset() -> None:
+    """Commands that read only the state DB leave API secrets empty, but never invent a token."""
+    data = minimal()
+    del data["tiktok"]["app_secret"]
+    config = parse_config(data, env={}, need_secrets=False)
+    assert config.web.admin_token is None

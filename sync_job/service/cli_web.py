@@ -17,7 +17,7 @@ def web(ctx: click.Context) -> None:
     """Serve the operator page on [web] listen until SIGTERM/SIGINT (exit 0)."""
     from sync_job.service.web import start_web_if_configured
 
-    config = load(ctx)
+    config = load(ctx, need_secrets=False)  # the page reads the state DB; no API secret needed
     if config.web.listen is None:
         click.echo('error: web.listen: not set; add [web] listen = "127.0.0.1:8081"', err=True)
         ctx.exit(EXIT_USAGE)

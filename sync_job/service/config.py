@@ -681,7 +681,7 @@ def _read_key(
     """Resolve one key (secret sources first) and convert it; _ABSENT when optional and unset."""
     if key.credential is not None:
         value = _secret_source(dotted, key.credential, value, env)
-        if value is _ABSENT and not need_secrets:
+        if value is _ABSENT and not need_secrets and key.required:
             return Secret("")  # a command that only reads the state DB never sends it
     if value is _ABSENT:
         if key.required:

@@ -138,3 +138,18 @@ def test_sign_in_never_redirects_off_site(state: Path) -> None:
     for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
         response = c.post("/sign-in", data={"csrf": csrf(c), "token": "no", "next": target})
         assert response.headers["Location"] == "/"
+
+
+def test_an_empty_token_never_unlocks_the_buttons(state: Path) -> None:
+    """A token that is empty (e.g. a config read without secrets) counts as no token at all."""
+    c = create_app(settings(state, token="")).test_client()
+    assert "Sign in to act" not in c.get(PAGE).get_data(as_text=True)
+    with c.session_transaction() as session:
+        session.update(csrf="t" * 43)
+    assert c.post("/sign-in", data={"csrf": "t" * 43, "token": ""}).status_code == 403
+    with c.session_transaction() as session:
+        session.update(admin=True)
+    assert (
+        c.post(f"{PAGE}/retry", data={"csrf": "t" * 43, "order_id": "5990001"}).status_code == 403
+    )
+    assert outbox_states(state) == ["quarantined"]

@@ -97,7 +97,7 @@ class PageSettings:
             interval_seconds=config.schedule.interval_seconds,
             rate_limit=config.dealpos.rate_limit,
             rate_window_seconds=config.dealpos.rate_window_seconds,
-            admin_token=config.web.admin_token,
+            admin_token=_usable(config.web.admin_token),
         )
 
     @property
@@ -109,6 +109,11 @@ class PageSettings:
     def quota_per_hour(self) -> int:
         """The DealPOS quota as calls per hour."""
         return int(self.rate_limit * 3600 / self.rate_window_seconds)
+
+
+def _usable(token: Secret | None) -> Secret | None:
+    """An empty token is no token: it must never unlock the buttons."""
+    return token if token is not None and token.reveal() else None
 
 
 def create_app(settings: PageSettings) -> Flask:
@@ -140,7 +145,7 @@ def _filters(app: Flask, settings: PageSettings) -> None:
         return {
             "csrf_token": guard.csrf_token,
             "admin": guard.is_admin(settings.admin_token),
-            "can_sign_in": settings.admin_token is not None,
+            "can_sign_in": guard.is_configured(settings.admin_token),
             "shops": settings.shops,
             "timezone": settings.timezone,
         }

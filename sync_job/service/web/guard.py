@@ -34,13 +34,18 @@ def _csrf_ok() -> bool:
 
 
 def is_admin(admin_token: Secret | None) -> bool:
-    """True when a token is configured and this session gave it."""
-    return admin_token is not None and session.get("admin") is True
+    """True when a (non-empty) token is configured and this session gave it."""
+    return is_configured(admin_token) and session.get("admin") is True
+
+
+def is_configured(admin_token: Secret | None) -> bool:
+    """True when a non-empty admin token is configured."""
+    return admin_token is not None and bool(admin_token.reveal())
 
 
 def check_post(admin_token: Secret | None, *, signing_in: bool = False) -> None:
     """Abort 403 unless the form carries this session's CSRF token (and the session is admin)."""
-    if admin_token is None or not _csrf_ok():
+    if not is_configured(admin_token) or not _csrf_ok():
         abort(403)
     if not signing_in and not is_admin(admin_token):
         abort(403)

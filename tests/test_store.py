@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -187,3 +189,26 @@ def test_a_transaction_that_reads_first_still_writes_after_another_connection_co
     other.execute("INSERT INTO cursors VALUES ('x', 'orders', 1, 'now')")  # free again
     other.close()
     store.close()
+
+
+def test_opening_the_state_again_keeps_the_first_connections_locks(tmp_path: Path) -> None:
+    """A second Store.open in one process (the webhook receiver's own connection) must not drop
+    the first connection's locks: else another process, closing its connection, deletes the WAL
+    under it and its later commits are lost ("disk I/O error" for everybody else)."""
+    path = tmp_path / "state.db"
+    first = Store.open(path)
+    first.advance_cursor("s", "orders", 1)
+    second = Store.open(path)
+    reader = (
+        f"import sqlite3; c = sqlite3.connect({str(path)!r}); "
+        "c.execute('SELECT COUNT(*) FROM cursors').fetchone(); c.close()"
+    )
+    subprocess.run([sys.executable, "-c", reader], check=True, timeout=60)
+    first.advance_cursor("s", "orders", 2)
+    fresh = sqlite3.connect(str(path))
+    try:
+        assert fresh.execute("SELECT position FROM cursors").fetchone() == (2,)
+    finally:
+        fresh.close()
+        second.close()
+        first.close()

@@ -207,7 +207,14 @@ def _secure_path(path: Path) -> None:
     """Create the folder (0700) and file (0600) before SQLite does, so nobody else can read them."""
     if not path.parent.exists():
         path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)  # a racing run may win
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    # Only a file that does not exist yet: closing any descriptor of a database file drops every
+    # POSIX lock this process holds on it, and so the locks of SQLite connections already open
+    # (the webhook receiver's, the shared quota's). Another process may then take itself for the
+    # last user, checkpoint and delete the WAL under us: "disk I/O error" and lost commits.
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+    except FileExistsError:
+        return
     os.close(fd)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
+from sync_job.service.config import ShopConfig
 from sync_job.service.web import create_app
 from sync_job.state.store import Store
 from sync_job.state.verifications import VerifyRecord, record_verify
@@ -177,3 +178,12 @@ def test_old_state_without_webhook_or_verify_tables_says_not_available(state: Pa
     store.close()
     html = text(client(state), PAGE)
     assert html.count("not available") == 2
+
+
+def test_several_shops_get_an_overview_and_a_page_each(state: Path) -> None:
+    """With two shops, / lists both (last run, open items, stopped orders) with links."""
+    shops = (ShopConfig(SHOP, "c", "Online Store"), ShopConfig("1002", "c2", "Mall Outlet"))
+    html = text(client(state, shops=shops), "/")
+    assert f'href="/shop/{SHOP}"' in html and 'href="/shop/1002"' in html
+    assert "Mall Outlet" in html  # the header names each shop's outlet
+    assert "No invoices" in text(client(state, shops=shops), "/shop/1002")

@@ -187,3 +187,30 @@ def test_several_shops_get_an_overview_and_a_page_each(state: Path) -> None:
     assert f'href="/shop/{SHOP}"' in html and 'href="/shop/1002"' in html
     assert "Mall Outlet" in html  # the header names each shop's outlet
     assert "No invoices" in text(client(state, shops=shops), "/shop/1002")
+
+
+def test_quota_comes_from_the_shared_call_log(state: Path) -> None:
+    """Calls in the window (done or in flight) of this tenant, and a hold DealPOS imposed."""
+    store = Store.open(state)
+    now = 1_800_000_000.0
+    with store.atomic():
+        rows = [("t1", now - 10, 1), ("t1", now - 100, 1), ("t1", now - 1, 0), ("t1", now - 900, 1),
+                ("other", now - 5, 1)]  # fmt: skip
+        store.db.conn.executemany(
+            "INSERT INTO quota_calls (tenant, at, done) VALUES (?, ?, ?)", rows
+        )
+        store.db.execute("INSERT INTO quota_holds VALUES ('t1', ?)", (now + 60,))
+    store.close()
+    html = text(client(state, tenant="t1"), PAGE)
+    assert "3 of 50" in html  # two done within 180 s and one in flight; not the old one or "other"
+    assert "DealPOS asked to wait until 15:01" in html
+
+
+def test_quota_falls_back_to_run_counts_on_an_older_state_file(state: Path) -> None:
+    """Without the shared log, the calls of runs that ended within the window are counted."""
+    store = Store.open(state, clock=lambda: 1_800_000_000.0 - 30)
+    store.start_run("r2", SHOP, "realtime")
+    store.finish_run("r2", "ok", {"dealpos_calls": 9}, None)
+    store.db.execute("DROP TABLE quota_calls")
+    store.close()
+    assert "9 of 50" in text(client(state), PAGE)

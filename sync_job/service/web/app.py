@@ -82,6 +82,7 @@ class PageSettings:
     rate_limit: int
     rate_window_seconds: float
     admin_token: Secret | None = None
+    tenant: str = ""  # the DealPOS tenant as the shared quota log names it
     clock: Callable[[], float] = field(default=time.time, compare=False)
     counts: CountsCache = field(
         default_factory=lambda: CountsCache(COUNTS_TTL_SECONDS), compare=False
@@ -98,6 +99,7 @@ class PageSettings:
             rate_limit=config.dealpos.rate_limit,
             rate_window_seconds=config.dealpos.rate_window_seconds,
             admin_token=_usable(config.web.admin_token),
+            tenant=f"{config.dealpos.base_url} {config.dealpos.client_id}",  # as App names it
         )
 
     @property
@@ -317,8 +319,8 @@ def _health(
         "interval": settings.interval_seconds,
         "overdue": next_run is not None and now > next_run + 2 * settings.interval_seconds,
         "cursors": readmodel.cursors(conn, shop_id),
-        "quota_used": readmodel.calls_since(conn, now - settings.rate_window_seconds),
-        "quota": settings.rate_limit,
+        "quota": readmodel.quota_used(conn, settings.tenant, now, settings.rate_window_seconds),
+        "limit": settings.rate_limit,
         "window": settings.rate_window_seconds,
         "webhook": readmodel.last_webhook(conn, shop_id),
         "verify": readmodel.last_verify(conn, shop_id),

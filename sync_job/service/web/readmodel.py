@@ -102,6 +102,31 @@ def calls_since(conn: sqlite3.Connection, since: float) -> int:
     return int(row[0] or 0)
 
 
+@dataclass(frozen=True)
+class Quota:
+    """DealPOS calls in the current window and any hold DealPOS imposed (Unix seconds)."""
+
+    used: int
+    held_until: float | None = None
+
+
+def quota_used(conn: sqlite3.Connection, tenant: str, now: float, window: float) -> Quota:
+    """The tenant's calls within the last `window` seconds, as every process paces by them.
+
+    Reads the shared call log (quota_calls) when the state file has it: calls completed in the
+    window plus those in flight; older state files fall back to the runs' call counts.
+    """
+    if not has_table(conn, "quota_calls"):
+        return Quota(calls_since(conn, now - window))
+    used = conn.execute(
+        "SELECT COUNT(*) FROM quota_calls WHERE tenant = ? AND (done = 0 OR at > ?)",
+        (tenant, now - window),
+    ).fetchone()[0]
+    hold = conn.execute("SELECT until FROM quota_holds WHERE tenant = ?", (tenant,)).fetchone()
+    until = None if hold is None or float(hold[0]) <= now else float(hold[0])
+    return Quota(int(used), until)
+
+
 def last_webhook(conn: sqlite3.Connection, shop_id: str) -> float | str | None:
     """When this shop's newest webhook arrived (Unix seconds); NOT_AVAILABLE without an inbox."""
     if not has_table(conn, "webhook_inbox"):

@@ -15,7 +15,7 @@ from sync_job.domain.errors import TransientError
 from sync_job.domain.flow import InvoiceState
 from sync_job.engine.push import Pusher
 from sync_job.engine.record import ShopContext, record_orders
-from sync_job.engine.verify_repair import repair
+from sync_job.engine.verify_repair import repair, resolve_gone
 from sync_job.engine.verify_shop import verify_shop
 from sync_job.state.store import Store
 from sync_job.state.verifications import VerifyRecord, last_verify, record_verify, verified_day
@@ -231,3 +231,24 @@ def test_verify_results_are_stored_and_read_back(store: Store) -> None:
     assert verified_day(store, "shop1", "2025-11-24", "daily")
     assert not verified_day(store, "shop1", "2025-11-23", "daily")
     assert last_verify(store, "shop2") is None
+
+
+def test_a_later_verify_resolves_attention_for_drift_that_is_gone(store: Store) -> None:
+    """A person fixed the invoice by hand: the next verify closes the item it had raised."""
+    dp = FakeDealpos()
+    a, b = order(), order()
+    mirror(store, dp, a, b)
+    dp.invoices[f"TT-{a['id']}"]["PaymentStatus"] = "Paid"
+    dp.invoices[f"TT-{b['id']}"]["PaymentStatus"] = "Paid"
+    repair(store, CTX, verify_shop(store, Lister(dp, {}), CTX, DAY, DAY))
+    assert len(store.open_attention("shop1")) == 2
+    dp.invoices[f"TT-{a['id']}"]["PaymentStatus"] = "Unpaid"  # fixed by hand
+    again = verify_shop(store, Lister(dp, {}), CTX, DAY, DAY)
+    resolve_gone(store, "shop1", again)
+    assert again.resolved == 1
+    assert [i["order_id"] for i in store.open_attention("shop1")] == [b["id"]]
+    other_day = verify_shop(
+        store, Lister(FakeDealpos(), {}), CTX, date(2025, 1, 1), date(2025, 1, 1)
+    )
+    resolve_gone(store, "shop1", other_day)  # it did not look at b: b's item stays
+    assert other_day.resolved == 0 and len(store.open_attention("shop1")) == 1

@@ -108,10 +108,13 @@ class Cycle:
         *,
         dry_run: bool = False,
         range_windows: dict[str, list[Window]] | None = None,
+        push: bool = True,
     ) -> None:
         self.deps = deps
         self.ctx = ctx
         self.dry_run = dry_run
+        # `verify --refresh` only records: its plans wait in the outbox for the next real run.
+        self.push = push
         # A backfill reads a fixed range and leaves the daemon's cursors alone.
         self.range_windows = range_windows
         self.result = CycleResult(ctx.shop_id, new_run_id(), ctx.mode)
@@ -160,7 +163,8 @@ class Cycle:
         store.start_run(self.result.run_id, self.ctx.shop_id, self.ctx.mode)
         try:
             self._fetch_all(store, heartbeat=lock.renew)
-            self._push(store, lock)
+            if self.push:
+                self._push(store, lock)
             if self.deps.should_stop():  # the push ended early for a stop: not a finished run
                 raise Stopped("stop requested")
             self.deps.budget.check()

@@ -15,6 +15,7 @@ from sync_job.engine.record import ShopContext, replan_order
 from sync_job.engine.verify import Finding
 from sync_job.engine.verify_shop import ShopVerify
 from sync_job.state.store import LedgerRow, Store
+from sync_job.state.verifications import open_verify_items
 
 
 def repair(store: Store, ctx: ShopContext, result: ShopVerify) -> None:
@@ -26,6 +27,22 @@ def repair(store: Store, ctx: ShopContext, result: ShopVerify) -> None:
             else:
                 _raise_attention(store, ctx.shop_id, finding)
                 result.raised += 1
+
+
+def resolve_gone(store: Store, shop_id: str, result: ShopVerify) -> None:
+    """Close the attention items earlier verifies raised for drift this verify no longer finds
+    (a person fixed it in DealPOS); only for orders and invoices this verify looked at."""
+    still = {(f"verify_{f.kind}", attention_key(f)) for f in result.drift}
+    with store.atomic():
+        for kind, key in open_verify_items(store, shop_id):
+            if key in result.checked and (kind, key) not in still:
+                store.resolve_attention(shop_id, kind, key)
+                result.resolved += 1
+
+
+def attention_key(finding: Finding) -> str:
+    """The key of a finding's attention item: its order id (a hand-typed invoice: its number)."""
+    return finding.order_id or finding.number
 
 
 def _replan(store: Store, ctx: ShopContext, finding: Finding) -> bool:
@@ -61,7 +78,7 @@ def _raise_attention(store: Store, shop_id: str, finding: Finding) -> None:
         shop_id,
         finding.order_id,
         f"verify_{finding.kind}",
-        f"{finding.order_id}:{finding.number}",
+        attention_key(finding),
         message,
         {"expected": finding.expected, "actual": finding.actual},
     )

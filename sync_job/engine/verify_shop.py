@@ -73,6 +73,8 @@ class ShopVerify:
     error: str | None = None
     repaired: int = 0  # fixable findings put into the outbox
     raised: int = 0  # findings turned into attention items
+    resolved: int = 0  # attention items of earlier verifies whose drift is gone
+    checked: set[str] = field(default_factory=set)  # order ids and listed references/numbers
 
     @property
     def drift(self) -> list[Finding]:
@@ -207,6 +209,7 @@ def verify_shop(
         result.invoices = len(seen)
         _add_known_references(store, ctx, expected, seen)
         result.findings = find_drift(expected, seen)
+        result.checked = set(expected) | {s.reference for s in seen} | {s.number for s in seen}
     except (SyncError, ValueError) as exc:  # ValueError: an answer that is not an invoice list
         result.error = str(exc)
     finally:

@@ -288,3 +288,21 @@ class App:
                 range_windows=dict.fromkeys(STREAMS, windows),
             ),
         )
+
+    def run_refresh(self, first: date, shop_id: str | None) -> list[CycleResult]:
+        """`verify --refresh`: re-read orders updated since `first` and record them, no push.
+
+        Real-time mode (nothing is settled) and the daemon's cursors stay as they were.
+        """
+        start, end = day_bounds(first, None, self.config.sync.tz, int(self.clock()))
+        windows = list(range_windows(start, end, self.config.sync.max_window_seconds))
+        deps = self.deps()
+        return self._run_shops(
+            shop_id,
+            lambda shop: Cycle(
+                deps,
+                shop_context(self.config, shop, "realtime"),
+                range_windows=dict.fromkeys(STREAMS, windows),
+                push=False,
+            ),
+        )

@@ -23,6 +23,7 @@ from sync_job.service.cli_common import (
     load,
     parse_day,
 )
+from sync_job.service.cli_verify import verify
 from sync_job.service.cli_web import web
 from sync_job.service.logs import configure_logging
 from sync_job.service.metrics import write_textfile_if_configured
@@ -196,12 +197,20 @@ def run(ctx: click.Context) -> None:
     show_default=True,
     help="The simulated TikTok also pushes signed webhooks to the daemon.",
 )
+@click.option(
+    "--tamper",
+    is_flag=True,
+    help="Once a few invoices exist, edit DealPOS by hand behind the job's back "
+    "(to watch `sync-job verify` catch it).",
+)
 @click.pass_context
-def sandbox(ctx: click.Context, state_dir: Path, seed: int | None, webhooks: bool) -> None:
+def sandbox(
+    ctx: click.Context, state_dir: Path, seed: int | None, webhooks: bool, tamper: bool
+) -> None:
     """Start local TikTok Shop and DealPOS simulators and run the daemon against them."""
     from sync_job.sandbox.runner import run_sandbox
 
-    ctx.exit(run_sandbox(state_dir, seed=seed, webhooks=webhooks))
+    ctx.exit(run_sandbox(state_dir, seed=seed, webhooks=webhooks, tamper=tamper))
 
 
 # Commands that live in modules of their own register here, one line each.
@@ -212,6 +221,7 @@ _COMMANDS: tuple[click.Command, ...] = (
     cli_connect.connect,
     cli_check.check,
     cli_probe.probe,
+    verify,
 )
 for _command in _COMMANDS:
     main.add_command(_command)

@@ -109,3 +109,13 @@ def verified_day(store: Store, shop_id: str, day: str, trigger: str) -> bool:
         (shop_id, trigger, day, day),
     ).fetchone()
     return row is not None
+
+
+def open_verify_items(store: Store, shop_id: str) -> list[tuple[str, str]]:
+    """(kind, key) of the shop's open attention items that a verify raised."""
+    rows = store.db.execute(
+        "SELECT kind, key FROM attention WHERE shop_id = ? AND resolved_at IS NULL "
+        "AND kind LIKE 'verify\\_%' ESCAPE '\\'",
+        (shop_id,),
+    ).fetchall()
+    return [(str(kind), str(key)) for kind, key in rows]

@@ -37,6 +37,7 @@ from sync_job.service.inbox_worker import InboxWorker
 from sync_job.service.metrics import Metrics, MetricsServer, start_server_if_configured
 from sync_job.service.notify import Watchdog, notify, watchdog_timeout
 from sync_job.service.serve import ServerThread
+from sync_job.service.verifying import run_daily_verify
 from sync_job.service.web import start_web_if_configured
 from sync_job.service.webhook import RunningReceiver, start_receiver
 from sync_job.state.problems import state_error
@@ -134,6 +135,7 @@ class Daemon:
             self.watchdog.cycle_started()
             try:
                 results = self._run_shops()
+                self._daily_verify()
             except Exception as exc:
                 self._crashed(exc)
                 results = []
@@ -184,6 +186,16 @@ class Daemon:
                 self._after_cycle(results)
         finally:
             self.busy.release()
+
+    def _daily_verify(self) -> None:
+        """With `[verify] daily`: verify the previous day once per shop (after the cycle, in its
+        thread, so the SQLite connection and the DealPOS pacer are the cycle's own)."""
+        if not self.config.verify.daily or self.app is None or self.stop.is_set():
+            return
+        try:
+            run_daily_verify(self.app)
+        except Exception:  # a verify problem must never stop the mirror: next cycle tries again
+            log.exception("daily verify crashed")
 
     def _discard_app(self) -> None:
         """Drop the App after an unexpected error, so the next cycle starts from a clean slate."""

@@ -27,9 +27,11 @@ import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest, start_http_server
 
 from sync_job.engine.cycle import STREAMS, CycleResult
+from sync_job.engine.verify import KINDS
 from sync_job.service.config import Config
 from sync_job.state.inbox import webhook_health
 from sync_job.state.store import Store
+from sync_job.state.verifications import VerifyRecord, last_verify
 
 __all__ = [
     "Metrics",
@@ -106,6 +108,18 @@ class Metrics:
         )
         self.duration = Gauge(
             "sync_job_cycle_duration_seconds", "Duration of the last cycle.", ["shop"], registry=r
+        )
+        self.verify_findings = Gauge(
+            "sync_job_verify_findings",
+            "Findings of the shop's last verify, by kind (pending: still in the outbox).",
+            ["shop", "kind"],
+            registry=r,
+        )
+        self.last_verify = Gauge(
+            "sync_job_verify_last_timestamp_seconds",
+            "Unix time the shop's last verify finished (daily or by the command).",
+            ["shop"],
+            registry=r,
         )
         self.auth_failures = Gauge(
             "sync_job_auth_failures_consecutive",
@@ -189,6 +203,16 @@ class Metrics:
         finished = last_success(store, shop_id)
         if finished is not None:
             self.last_success.labels(shop_id).set(finished)
+        self.observe_verify(last_verify(store, shop_id))
+
+    def observe_verify(self, record: VerifyRecord | None) -> None:
+        """Findings by kind (0 for the kinds it had none of) and the time of the last verify."""
+        if record is None:
+            return  # no series before the first verify: "no findings" would be a lie
+        for kind in KINDS:
+            self.verify_findings.labels(record.shop_id, kind).set(record.findings.get(kind, 0))
+        finished = datetime.fromisoformat(record.finished_at).timestamp()
+        self.last_verify.labels(record.shop_id).set(finished)
 
     def _note_cursor(self, shop_id: str, stream: str, position: int | None) -> None:
         if position is None:

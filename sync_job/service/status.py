@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from sync_job.engine.cycle import STREAMS
 from sync_job.service.config import ShopConfig, WebhookConfig
 from sync_job.state.inbox import webhook_health
 from sync_job.state.store import Store
+from sync_job.state.verifications import last_verify
 
 
 def _iso(ts: int | None) -> str | None:
@@ -42,9 +44,33 @@ def collect_status(
                 "last_run": store.last_run(shop.id) or {},
                 "outbox": store.outbox_counts(shop.id),
                 "attention": store.open_attention(shop.id),
+                "last_verify": _last_verify(store, shop.id),
             }
         )
     return {"shops": out, "webhook": collect_webhook(store, webhook or WebhookConfig())}
+
+
+def _last_verify(store: Store, shop_id: str) -> dict[str, Any] | None:
+    """The newest verify of the shop; None before the first (or in a file from before verify)."""
+    try:
+        record = last_verify(store, shop_id)
+    except sqlite3.OperationalError:  # a read-only file older than the verify_runs table
+        return None
+    return None if record is None else record.as_dict()
+
+
+def _verify_line(verify: dict[str, Any] | None) -> str:
+    if not verify:
+        return "  last verify: none yet (sync-job verify)"
+    found = ", ".join(f"{k} {n}" for k, n in verify["findings"].items()) or "no findings"
+    text = (
+        f"  last verify: {verify['trigger']} {verify['status']} at {verify['finished_at']}, "
+        f"{verify['from']} to {verify['to']}: {verify['orders']} orders, "
+        f"{verify['invoices']} invoices, {found} ({verify['dealpos_calls']} DealPOS calls)"
+    )
+    if verify.get("error"):
+        text += f"\n    error: {verify['error']}"
+    return text
 
 
 def _age(iso: str | None, now: float) -> str:
@@ -98,6 +124,7 @@ def render_status(status: dict[str, Any], now: Callable[[], float] = time.time) 
             f"  outbox: {box['pending']} pending, {box['in_flight']} in flight, "
             f"{box['quarantined']} quarantined"
         )
+        lines.append(_verify_line(shop.get("last_verify")))
         lines.append(f"  attention: {len(shop['attention'])} open")
         for item in shop["attention"]:
             lines.append(

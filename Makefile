@@ -27,7 +27,7 @@ browser:
 	fi
 
 run: install
-	$(BIN)/sync-job sandbox
+	$(BIN)/sync-job sandbox $(RUN_ARGS)
 
 test: install browser
 	$(BIN)/python -m pytest

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from sync_job.sandbox import defaults
+from sync_job.sandbox import defaults, tamper_demo
 from sync_job.sandbox.dealpos_page import PageExtras
 from sync_job.sandbox.dealpos_sim import DealposSimulator
 from sync_job.sandbox.generator import LifecycleGenerator
@@ -169,10 +169,13 @@ def start_webhooks(tiktok: TikTokSimulator, listen: str) -> WebhookSender:
     return sender
 
 
-def run_sandbox(state_dir: Path, *, seed: int | None = None, webhooks: bool = True) -> int:
+def run_sandbox(
+    state_dir: Path, *, seed: int | None = None, webhooks: bool = True, tamper: bool = False
+) -> int:
     """Run simulators + generator + daemon until Ctrl-C; returns the exit code.
 
     `webhooks`: the simulator also pushes signed webhooks to the daemon (near real time).
+    `tamper`: later, DealPOS is edited by hand, for `sync-job verify` to catch.
     """
     from sync_job.service.daemon import (
         run_daemon,
@@ -192,8 +195,11 @@ def run_sandbox(state_dir: Path, *, seed: int | None = None, webhooks: bool = Tr
         config = parse_config(settings, env={})
         dealpos.page_extras = page_extras(config, tiktok)
         click.echo(_banner(config, tiktok, dealpos), err=True)
-        click.echo(next_steps(write_config(settings, state_dir)), err=True)
+        config_path = write_config(settings, state_dir)
+        click.echo(next_steps(config_path), err=True)
         feeder.start()
+        if tamper:  # edit DealPOS by hand later, so `sync-job verify` has something to catch
+            tamper_demo.start(dealpos, config_path, stop, lambda text: click.echo(text, err=True))
         return run_daemon(config)
     finally:
         stop.set()

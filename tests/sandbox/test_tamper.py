@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from sync_job.domain import jsonutil
-from sync_job.sandbox import DealposSimulator
+from sync_job.sandbox import DealposSimulator, tamper_demo
 from tests.sandbox.conftest import invoice_body
 
 
@@ -90,3 +90,25 @@ def test_tampering_is_not_an_api_call(http: requests.Session, made: DealposSimul
     """The inspection API costs no quota and is not counted as a DealPOS call."""
     tamper(http, made, action="pay", number="TT-1")
     assert made.calls.count() == 0
+
+
+def test_sandbox_tamper_demo_makes_one_edit_per_finding(dealpos: DealposSimulator) -> None:
+    """`sandbox --tamper`: four of the job's unpaid invoices, five edits, one per finding kind."""
+    for n in range(1, 6):
+        dealpos._book.create(invoice_body(f"TT-{n}"))  # set-up, not the API under test
+    dealpos.tamper({"action": "pay", "number": "TT-1"})  # already paid: not a victim
+    victims = tamper_demo.pick_victims(dealpos.invoices())
+    assert [v.number for v in victims] == ["TT-2", "TT-3", "TT-4", "TT-5"]
+    lines = tamper_demo.tamper_like_a_person(dealpos, victims)
+    assert [ln.split()[-1] for ln in lines] == [
+        "missing",
+        "state",
+        "total",
+        "duplicate",
+        "unexpected",
+    ]
+    assert dealpos.invoice("TT-2") is None
+    paid = dealpos.invoice("TT-3")
+    assert paid is not None and paid.payment_status == "Paid"
+    assert len(dealpos.by_reference()["5"]) == 2
+    assert tamper_demo.UNKNOWN_REFERENCE in dealpos.by_reference()

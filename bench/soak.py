@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
+from zoneinfo import ZoneInfo
 
 from sync_job.sandbox.catalogue import UNKNOWN_PRODUCTS, dealpos_variants
 from sync_job.sandbox.check import MirrorReport, compare_mirror
@@ -116,6 +117,7 @@ class SoakReport:
     mirror: MirrorReport = field(default_factory=MirrorReport)
     final_run: dict[str, Any] = field(default_factory=dict)
     webhooks: dict[str, int] = field(default_factory=dict)
+    verify: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -140,6 +142,7 @@ class SoakReport:
             f"{_fmt(dict(self.attention)) or 'none'}",
             f"final once: {_fmt(self.final_run)}",
             *([f"webhooks: {_fmt(self.webhooks)}"] if o.webhooks else []),
+            f"final verify: {_fmt(self.verify)}",
             f"mirror: {self.mirror.summary()}",
         ]
         out += [f"PROBLEM: {p}" for p in self.problems[:50]]
@@ -360,6 +363,7 @@ class Soak:
             self._generate(daemon)
             self._drain(daemon, config)
             self._check()
+            self._verify(config)
         finally:
             daemon.kill()
             if self.tiktok.webhooks is not None:
@@ -463,6 +467,52 @@ class Soak:
         elif counts.get("changed") or counts.get("pending") or counts.get("dealpos_calls"):
             self.report.problems.append(f"the final once still had work: {counts}")
 
+    def _verify(self, config: Path) -> None:
+        """`sync-job verify` over every day an order was paid: DealPOS's own invoice list must
+        show no drift at all on the untouched mirror (orders quarantined on purpose are pending)."""
+        tz = ZoneInfo("Asia/Jakarta")  # the config's sync.timezone (its default)
+        paid = [int(o.get("paid_time") or o["create_time"]) for o in self.tiktok.orders(SHOP)]
+        first = datetime.fromtimestamp(min(paid), tz).strftime("%Y-%m-%d")
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "sync_job",
+                "--config",
+                str(config),
+                "verify",
+                "--json",
+                "--from",
+                first,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, **SECRETS},
+        )
+        try:
+            (shop,) = json.loads(proc.stdout)["shops"]
+        except (ValueError, KeyError):
+            self.report.problems.append(f"verify printed no result: {proc.stderr[-500:]}")
+            return
+        kinds = Counter(str(f["kind"]) for f in shop["findings"])
+        self.report.verify = {
+            "exit": proc.returncode,
+            "orders": shop["orders"],
+            "invoices": shop["invoices"],
+            "dealpos_calls": shop["dealpos_calls"],
+            **kinds,
+        }
+        drift = [f for f in shop["findings"] if f["kind"] != "pending"]
+        self.report.problems += [f"verify found {f['kind']}: {f}" for f in drift[:20]]
+        if proc.returncode != 0 and not drift:
+            self.report.problems.append(f"verify exited {proc.returncode}: {shop.get('error')}")
+        if kinds["pending"] != len(self.report.quarantined):
+            self.report.problems.append(
+                f"verify saw {kinds['pending']} pending orders, the outbox holds "
+                f"{len(self.report.quarantined)} quarantined ones"
+            )
+
     def _check(self) -> None:
         """Compare the mirror and collect the figures."""
         start = time.monotonic()
@@ -518,6 +568,7 @@ class Soak:
         r.problems += [f"missing: {x}" for x in m.missing]
         r.problems += [f"wrong: {x}" for x in m.wrong]
         r.problems += [f"lost cancellation: {x}" for x in m.lost_cancellations]
+        r.problems += [f"job and seed reading disagree: {x}" for x in m.disagreements]
         r.problems += [
             f"quarantined without an attention item: {o}" for o in r.quarantined - flagged
         ]

@@ -1,7 +1,9 @@
 """Compare the DealPOS simulator's final state with the state TikTok's final state calls for.
 
 Used by the end-to-end tests, the chaos soak and the benchmarks: for every TikTok order, the
-desired invoice (flow.desired_state) must be exactly what DealPOS holds, with no duplicates.
+invoice the seed's tables call for must be exactly what DealPOS holds, with no duplicates. That
+invoice is the simulator's own reading of the seed (seed_reading.py); where the job's reading
+(flow.desired_state) differs, the order is reported as a disagreement.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 from sync_job.domain.flow import InvoiceState, Mode, desired_state, is_active_return
 from sync_job.sandbox.dealpos_sim import DealposSimulator
 from sync_job.sandbox.invoices import Invoice
+from sync_job.sandbox.seed_reading import seed_invoice
 from sync_job.sandbox.tiktok_sim import TikTokSimulator
 
 
@@ -29,11 +32,19 @@ class MirrorReport:
     excused: list[str] = field(default_factory=list)  # quarantined with an attention item
     # Paid by a return that was later rejected or withdrawn: payments are never undone (flow.md §3).
     paid_by_past_return: list[str] = field(default_factory=list)
+    # Orders where the job's desired state and the simulator's own reading of the seed disagree.
+    disagreements: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         """True when DealPOS equals the desired state for every order."""
-        return not (self.duplicates or self.missing or self.wrong or self.lost_cancellations)
+        return not (
+            self.duplicates
+            or self.missing
+            or self.wrong
+            or self.lost_cancellations
+            or self.disagreements
+        )
 
     def summary(self) -> str:
         """One line of figures."""
@@ -41,7 +52,8 @@ class MirrorReport:
             f"orders {self.orders}, invoices {self.invoices}, duplicates {len(self.duplicates)}, "
             f"missing {len(self.missing)}, wrong {len(self.wrong)}, lost cancellations "
             f"{len(self.lost_cancellations)}, quarantined with attention {len(self.excused)}, "
-            f"paid by a withdrawn return {len(self.paid_by_past_return)}"
+            f"paid by a withdrawn return {len(self.paid_by_past_return)}, "
+            f"job and seed reading disagree {len(self.disagreements)}"
         )
 
 
@@ -86,11 +98,23 @@ def compare_mirror(
         oid = str(order["id"])
         found = by_ref.get(oid, [])
         desired = desired_for(order, returns.get(oid, []), mode, settle_always)
+        seed = seed_invoice(
+            str(order.get("status")),
+            (str(r.get("return_status")) for r in returns.get(oid, [])),
+            settled=mode == "download" or settle_always,
+        )
+        if seed != desired:  # the check rests on the seed's table, not on the job's reading
+            report.disagreements.append(f"{oid}: job wants {_text(desired)}, seed {_text(seed)}")
+            desired = seed
         if oid in returns and _paid_by_past_return(desired, found):
             report.paid_by_past_return.append(oid)
             continue
         _check_order(report, oid, desired, found, oid in excused)
     return report
+
+
+def _text(state: InvoiceState | None) -> str:
+    return "nothing (unknown status)" if state is None else state.describe()
 
 
 def _paid_by_past_return(desired: InvoiceState | None, found: list[Invoice]) -> bool:

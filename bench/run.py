@@ -28,6 +28,7 @@ from bench import (
     quota,
     retention,
     shared_quota,
+    verify,
     web,
     webhooks,
 )
@@ -45,6 +46,7 @@ FIGURES: dict[str, Callable[[bool], list[Line]]] = {
     "retention": retention.run,
     "web_page": web.run,
     "shared_quota": shared_quota.run,
+    "verify": verify.run,
 }
 
 

@@ -51,8 +51,10 @@ def catcher() -> Iterator[Catcher]:
 
 
 def sender(catcher: Catcher, **faults: Any) -> WebhookSender:
-    """A started sender pointed at the catcher."""
-    return WebhookSender(catcher.url, KEY, SECRET, faults=WebhookFaults(**faults)).start()
+    """A started sender pointed at the catcher (one thread: deliveries keep their order)."""
+    return WebhookSender(
+        catcher.url, KEY, SECRET, faults=WebhookFaults(**faults), threads=1
+    ).start()
 
 
 def test_order_changes_send_signed_notifications_of_the_right_type(catcher: Catcher) -> None:
@@ -106,3 +108,29 @@ def test_reordered_and_delayed_deliveries_arrive_late(catcher: Catcher) -> None:
     catcher.wait_for(3)
     assert time.monotonic() - started >= 0.3
     late.stop()
+
+
+class Refusing(Catcher):
+    """Answers 503 to the first `refuse` deliveries, then 200."""
+
+    def __init__(self, refuse: int) -> None:
+        super().__init__()
+        self.refuse = refuse
+
+    def handle(self, request: Request) -> Response | None:
+        """Refuse while `refuse` lasts."""
+        super().handle(request)
+        with self.lock:
+            self.refuse -= 1
+            return json_response(503 if self.refuse >= 0 else 200, {})
+
+
+def test_failed_deliveries_are_retried_on_the_schedule() -> None:
+    """Like TikTok (compressed): a refused delivery comes again, up to len(retry_after) times."""
+    with Refusing(refuse=2) as receiver:
+        hooks = WebhookSender(receiver.url, KEY, SECRET, retry_after=(0.01, 0.01, 0.01)).start()
+        hooks.notify(SHOP, 1, "o-1", "UNPAID")
+        got = receiver.wait_for(3)
+        hooks.stop()
+    assert len({b["tts_notification_id"] for b, _ in got}) == 1  # the same notification
+    assert hooks.counts["retried"] == 2 and hooks.counts["answered 200"] == 1

@@ -23,3 +23,18 @@ def test_soak_300_orders_6_kills_mirror_is_exact(tmp_path: Path) -> None:
     assert not (report.mirror.duplicates or report.mirror.lost_cancellations), figures
     injected = sum(n for k, n in report.dealpos_calls.items() if not k.startswith(("200", "total")))
     assert injected > 0 and report.dealpos_calls.get("lost_response", 0) > 0, figures
+
+
+@pytest.mark.timeout(300)
+def test_soak_webhook_mode_200_orders_4_kills_mirror_is_exact(tmp_path: Path) -> None:
+    """Webhooks on (20% lost, some repeated, reordered, late, mis-signed): the same bar."""
+    report = run_soak(SoakOptions(orders=200, kills=4, seed=21, work_dir=tmp_path, webhooks=True))
+    figures = "\n".join(report.lines())
+    print(figures)
+    assert report.kills == 4 and report.starts == 5, figures
+    assert report.mirror.orders == 200, figures
+    assert report.ok, figures
+    assert not (report.mirror.duplicates or report.mirror.lost_cancellations), figures
+    hooks = report.webhooks
+    assert hooks["sender dropped"] > 0 and hooks["sender duplicated"] > 0, figures
+    assert hooks["daemon duplicate"] > 0 and hooks["inbox pushed"] > 0, figures

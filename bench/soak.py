@@ -451,19 +451,28 @@ class Soak:
     def _probe_webhooks(self) -> None:
         """Webhook mode: one more notification with the daemon up for good must be worked off
         (the chaos alone may kill every daemon before its receiver is up on a slow machine)."""
-        sender = self.tiktok.webhooks
-        if sender is None:
+        if self.tiktok.webhooks is None:
             return
+        # Fault-free (the soak's sender may drop or mis-sign it), redelivered until answered.
+        sender = WebhookSender(
+            self.tiktok.webhooks.url, APP_KEY, SECRETS["TIKTOK_APP_SECRET"], retry_after=(0.5,) * 40
+        ).start()
         order = self.tiktok.orders(SHOP)[0]
         sent = time.time() - 1.0
         sender.notify(SHOP, 1, str(order["id"]), str(order["status"]))
+        try:
+            self._wait_worked_off(str(order["id"]), sent)
+        finally:
+            sender.stop()
+
+    def _wait_worked_off(self, order_id: str, sent: float) -> None:
         deadline = time.monotonic() + PROBE_SECONDS
         while time.monotonic() < deadline:
             with _state(self.state_path) as db:
                 (done,) = db.execute(
                     "SELECT COUNT(*) FROM webhook_inbox WHERE order_id = ? AND received_at >= ? "
                     "AND outcome = 'pushed'",
-                    (str(order["id"]), sent),
+                    (order_id, sent),
                 ).fetchone()
             if done:
                 return

@@ -130,3 +130,17 @@ def test_status_json_attention_entries_carry_their_id(tmp_path: Path) -> None:
     code, out, _ = invoke(["--config", config, "status", "--json"])
     assert code == 0
     assert [i["id"] for i in json.loads(out)["shops"][0]["attention"]] == ids
+
+
+def test_attention_needs_no_secret_and_creates_no_state_file(tmp_path: Path) -> None:
+    """Without any secret: listing a missing state file shows nothing and creates nothing."""
+    from click.testing import CliRunner
+
+    from sync_job.service.cli import main
+
+    config = str(write_config(tmp_path))
+    listed = CliRunner().invoke(main, ["--config", config, "attention", "--json"], env={})
+    assert listed.exit_code == 0 and json.loads(listed.stdout) == {"attention": []}
+    done = CliRunner().invoke(main, ["--config", config, "attention", "done", "7"], env={})
+    assert done.exit_code == 1 and "7" in done.stderr
+    assert not (tmp_path / "state").exists()

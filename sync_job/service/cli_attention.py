@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import datetime, time
 from typing import Any
@@ -29,12 +30,10 @@ def attention(ctx: click.Context, as_json: bool, show_all: bool) -> None:
     """List the open attention items with their ids (`attention done` marks them done)."""
     if ctx.invoked_subcommand is not None:
         return
-    config = load(ctx)
-    store = Store.open(config.state.path)
-    try:
-        items = list_attention(store, include_resolved=show_all)
-    finally:
-        store.close()
+    config = load(ctx, need_secrets=False)
+    store = Store.open_readonly(config.state.path)  # None: no state file yet, so no item
+    with contextlib.closing(store or Store.memory()) as source:
+        items = list_attention(source, include_resolved=show_all)
     if as_json:
         click.echo(json.dumps({"attention": items}, indent=2))
         return
@@ -56,8 +55,9 @@ def done(ctx: click.Context, ids: tuple[int, ...], kind: str | None, before: str
         click.echo("error: give item ids, or --kind KIND [--before YYYY-MM-DD]", err=True)
         ctx.exit(EXIT_USAGE)
     day = parse_day(ctx, "--before", before)
-    config = load(ctx)
-    store = Store.open(config.state.path)
+    config = load(ctx, need_secrets=False)
+    # No state file yet: nothing to mark (and nothing is created just to say so).
+    store = Store.open(config.state.path) if config.state.path.exists() else Store.memory()
     try:
         if kind is not None:
             # The day starts at midnight in the shop's time zone, like backfill's dates.

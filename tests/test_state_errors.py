@@ -201,3 +201,22 @@ def test_daemon_stops_when_the_state_file_fails_mid_cycle(
     assert f"the state file {app.config.state.path} is damaged" in str(daemon.fatal)
     assert daemon._exit_code() == 1
     assert daemon.app is None  # closed
+
+
+def test_daemon_stops_when_a_webhook_round_finds_the_state_file_damaged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between cycles too (working off webhooks): a damaged state file stops the daemon, exit 1."""
+    from sync_job.service.daemon import Daemon
+    from tests.service_fakes import make_config
+
+    error = _real_corruption_error(tmp_path)
+    daemon = Daemon(make_config(tmp_path))
+    app = daemon._open()
+
+    def damaged() -> None:
+        raise error
+
+    monkeypatch.setattr(app, "run_inbox", damaged)
+    daemon.webhook_round()
+    assert daemon.stop.is_set() and daemon._exit_code() == 1

@@ -149,14 +149,19 @@ class Daemon:
         """Start afresh next interval, unless the state file cannot be used: then stop, non-zero."""
         self.metrics.crashes.inc()
         self._discard_app()
+        if not self._stop_if_state_unusable(exc):
+            log.exception("cycle crashed; trying again next interval")
+
+    def _stop_if_state_unusable(self, exc: Exception) -> bool:
+        """Stop the daemon (exit non-zero) when `exc` says the state file cannot be used."""
         problem = state_error(exc, self.config.state.path)
         if problem is None:
-            log.exception("cycle crashed; trying again next interval")
-            return
+            return False
         # Retrying every interval cannot fix the file: exit so systemd sees the failure.
         log.critical("the state file cannot be used; stopping", error=str(problem))
         self.fatal = problem
         self.stop.set()
+        return True
 
     def _run_shops(self) -> list[CycleResult]:
         return self._open().run_once(None)
@@ -178,9 +183,10 @@ class Daemon:
                 return
             try:
                 results = self._open().run_inbox()
-            except Exception:
-                log.exception("webhook round crashed; the notifications wait for the next one")
+            except Exception as exc:
                 self._discard_app()
+                if not self._stop_if_state_unusable(exc):
+                    log.exception("webhook round crashed; the notifications wait for the next one")
                 return
             if results:
                 self._after_cycle(results)

@@ -42,9 +42,12 @@ class StateErrorGroup(click.Group):
     """The command group: a state file that cannot be used is one message, never a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        """Run the command; report a StateError (or the SQLite error behind one) and exit."""
+        """Run the command; report a ConfigError or StateError (or its SQLite error) and exit."""
         try:
             return super().invoke(ctx)
+        except ConfigError as exc:  # found after loading, e.g. a listen address already taken
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(EXIT_USAGE)
         except (StateError, sqlite3.DatabaseError) as exc:
             path = Path(str((ctx.obj or {}).get("state_path", "the state file")))
             problem = state_error(exc, path)

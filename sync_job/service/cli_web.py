@@ -28,13 +28,7 @@ def web(ctx: click.Context) -> None:
 
     previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
-        try:
-            server = start_web_if_configured(config)
-        except OSError as exc:
-            click.echo(
-                f"error: web.listen: cannot listen on {config.web.listen}: {exc.strerror}", err=True
-            )
-            ctx.exit(EXIT_USAGE)
+        server = start_web_if_configured(config)  # a taken port: ConfigError, exit 2
         assert server is not None
         click.echo(f"operator page: http://{server.address}/", err=True)
         while not stop.wait(0.5):

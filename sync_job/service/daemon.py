@@ -293,10 +293,11 @@ class Daemon:
     def run(self) -> int:
         """Schedule the cycle (first one now) and block until stopped; returns the exit code."""
         self._schedule()
+        # The page first: a port already taken stops the start here, before anything else runs.
+        self.web = start_web_if_configured(self.config)
         previous = self._install_signals()
         self.server = start_server_if_configured(self.config, self.metrics)
         self._start_webhooks()
-        self.web = start_web_if_configured(self.config)
         threading.Thread(target=self._stop_when_asked, name="sync-job-stopper", daemon=True).start()
         self.watchdog.start()
         log.info(

@@ -121,3 +121,23 @@ def test_sync_job_web_without_listen_exits_2(tmp_path: Path) -> None:
         timeout=60,
     )
     assert proc.returncode == 2 and "web.listen" in proc.stderr
+
+
+def test_a_taken_port_is_one_message_and_exit_2(tmp_path: Path) -> None:
+    """`run` and `web` with [web] listen on a port in use: exit 2 naming the key, no traceback."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = _write_config(tmp_path, f'[web]\nlisten = "127.0.0.1:{port}"\n')
+        for command in ("run", "web"):
+            proc = subprocess.run(
+                [sys.executable, "-m", "sync_job", "--config", str(config), command],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                env={**os.environ, "TIKTOK_APP_SECRET": "s-QQQQ"},
+            )
+            assert proc.returncode == 2, proc.stderr[-1500:]
+            assert f"web.listen: cannot listen on 127.0.0.1:{port}" in proc.stderr
+            assert "Traceback" not in proc.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sync_job.domain.errors import ConfigError
 from sync_job.service.config import Config
 from sync_job.service.serve import ServerThread, start_server
 from sync_job.service.web.app import PageSettings, create_app
@@ -18,4 +19,10 @@ def start_web_if_configured(config: Config) -> ServerThread | None:
     if config.web.listen is None:
         return None
     app = create_app(PageSettings.from_config(config))
-    return start_server(app, config.web.listen, name="sync-job-web", threads=WEB_THREADS)
+    try:
+        return start_server(app, config.web.listen, name="sync-job-web", threads=WEB_THREADS)
+    except OSError as exc:  # port taken, address not on this host, no permission
+        problem = exc.strerror or str(exc)
+        raise ConfigError(
+            "web.listen", f"cannot listen on {config.web.listen}: {problem}"
+        ) from None

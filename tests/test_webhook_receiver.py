@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import structlog
 from flask.testing import FlaskClient
 
 from sync_job.domain.notification import Notification
+from sync_job.service.serve import start_server
 from sync_job.service.webhook import Receiver, create_webhook_app
 from sync_job.state.inbox import InboxWriter, pending_notifications, webhook_health
 from sync_job.state.store import Store
@@ -242,3 +244,21 @@ def test_concurrent_deliveries_share_commits_and_are_each_stored_once(tmp_path: 
     health = webhook_health(store.db)
     store.close()
     assert (health["received"], health["duplicate"], health["pending"]) == (400, 400, 400)
+
+
+def test_chunked_body_over_64_kib_is_413_through_waitress(harness: Harness) -> None:
+    """Without a Content-Length (chunked), the limit still holds on the real server."""
+    receiver = Receiver(APP_KEY, APP_SECRET, {SHOP}, harness.inbox)
+    server = start_server(create_webhook_app(receiver, PATH), "127.0.0.1:0", name="test-webhook")
+    try:
+        raw = body() + b" " * (64 * 1024)
+        chunks = (raw[i : i + 8192] for i in range(0, len(raw), 8192))
+        url = f"http://127.0.0.1:{server.port}{PATH}"
+        answer = requests.post(url, data=chunks, headers=signed(raw), timeout=10)
+        assert answer.status_code == 413
+        small = body("n-2")
+        parts = (small[i : i + 10] for i in range(0, len(small), 10))
+        assert requests.post(url, data=parts, headers=signed(small), timeout=10).status_code == 200
+    finally:
+        server.stop()
+    assert harness.stored() == [("n-2", SHOP, "576001")]

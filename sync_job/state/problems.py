@@ -55,8 +55,8 @@ def state_error(exc: BaseException, path: Path) -> StateError | None:
     """The StateError an exception from opening or using the state file stands for, if any."""
     if isinstance(exc, StateError):
         return exc
-    if isinstance(exc, IsADirectoryError) or (isinstance(exc, OSError) and path.is_dir()):
-        return is_a_folder(path)
+    if isinstance(exc, OSError | sqlite3.DatabaseError) and path.is_dir():
+        return is_a_folder(path)  # SQLite only says "unable to open database file"
     if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return not_writable(path, exc.strerror or "permission denied")
     if isinstance(exc, sqlite3.DatabaseError):

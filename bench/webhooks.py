@@ -230,10 +230,10 @@ def _fire(url: str, bodies: list[bytes], start: float, gap: float) -> list[tuple
     return answers
 
 
-def _burst_bodies(order_ids: list[str]) -> list[bytes]:
+def _burst_bodies(order_ids: list[str], tag: str = "burst") -> list[bytes]:
     now = int(time.time())
     return [
-        json.dumps({"type": 1, "tts_notification_id": f"burst{n:06d}", "shop_id": harness.SHOP,
+        json.dumps({"type": 1, "tts_notification_id": f"{tag}{n:06d}", "shop_id": harness.SHOP,
                     "timestamp": now, "data": {"order_id": oid, "order_status": "AWAITING_SHIPMENT",
                                                "update_time": now}}).encode()
         for n, oid in enumerate(order_ids)
@@ -260,9 +260,9 @@ def burst(quick: bool) -> list[Line]:
         for t in pool:
             t.join()
         answers = [a for part in results for a in part]
-        changed = dict.fromkeys(ids, start)
-        _latencies(box, changed, 120)
+        _latencies(box, dict.fromkeys(ids, start), 120)
         detail = box.tiktok.calls.count(DETAIL)
+        during, pushed = _while_pushing(box, gen)
     ok = sum(1 for status, _ in answers if status == 200)
     times = [s for _, s in answers]
     p50, p99 = _percentile(times, 0.5), _percentile(times, 0.99)
@@ -287,6 +287,50 @@ def burst(quick: bool) -> list[Line]:
             detail <= limit,
         ),
         Line(
+            "webhook_answer_while_pushing_p99",
+            f"{_percentile([t for _, t in during], 0.99) * 1000:.0f} ms",
+            f"{len(during)} deliveries over 2 s while a round pushed invoices "
+            f"{pushed[0]}..{pushed[1]} of another burst of 300",
+        ),
+        Line(
             "webhook_burst_cpus", str(os.cpu_count()), "CPUs shared by the senders and the daemon"
         ),
     ]
+
+
+def _send(url: str, bodies: list[bytes], threads: int, seconds: float) -> list[tuple[int, float]]:
+    """Send `bodies` evenly over `seconds` from `threads` threads; every (status, answer time)."""
+    start = time.monotonic() + 0.2
+    results: list[list[tuple[int, float]]] = [[] for _ in range(threads)]
+    gap = threads * seconds / len(bodies)
+
+    def worker(k: int) -> None:
+        results[k] = _fire(url, bodies[k::threads], start + k * seconds / len(bodies), gap)
+
+    pool = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return [a for part in results for a in part]
+
+
+def _while_pushing(
+    box: Rig, gen: Any, orders: int = 300, more: int = 100
+) -> tuple[list[tuple[int, float]], tuple[int, int]]:
+    """A burst of `orders` more; once its round pushes, `more` deliveries over 2 s.
+
+    Returns their answers and how far the push got meanwhile (invoices created, of all).
+    """
+    before = len(box.dealpos.created)
+    bodies = _burst_bodies([gen.new_order(status="AWAITING_SHIPMENT") for _ in range(orders)], "b")
+    _send(box.url, bodies, 10, 1.0)
+    deadline = time.monotonic() + 60
+    while len(box.dealpos.created) < before + 20:  # the round is pushing now
+        if time.monotonic() > deadline:
+            raise RuntimeError("the second burst's round did not start pushing within 60 s")
+        time.sleep(0.02)
+    first = len(box.dealpos.created) - before
+    late = _burst_bodies([gen.new_order(status="AWAITING_SHIPMENT") for _ in range(more)], "c")
+    answers = _send(box.url, late, 5, 2.0)
+    return answers, (first, len(box.dealpos.created) - before)

@@ -165,3 +165,10 @@ def test_findings_are_sorted_and_counted() -> None:
         "expected": "7",
         "actual": "100",
     }
+
+
+def test_our_invoice_is_known_by_its_id_on_a_tenant_that_renumbers() -> None:
+    """DealPOS chose its own Number: the ledger's invoice ID still says the job made it."""
+    mine = exp("1", RECYCLED, invoice_id="id-INV/2026/00001")
+    (finding,) = find_drift({"1": mine}, [seen("1", SENT, number="INV/2026/00001")])
+    assert (finding.kind, finding.fixable) == ("state", True)

@@ -7,11 +7,13 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import SECRETS, SHOP, Sandbox
+from sync_job.sandbox.invoices import TenantMode
+from tests.e2e.conftest import SECRETS, SHOP, Sandbox, running_sandbox
 from tests.factories import line, order
 
 pytestmark = pytest.mark.e2e
@@ -220,3 +222,17 @@ def test_verify_needs_only_the_dealpos_secret(sandbox: Sandbox) -> None:
     none = subprocess.run(base, capture_output=True, text=True, timeout=120, env=clean)
     assert none.returncode == 2 and "dealpos.client_secret" in none.stderr
     assert sandbox.dealpos.calls.count() == calls
+
+
+@pytest.mark.parametrize("mode", ["renumbering,documented", "erase"])
+def test_other_tenant_modes_verify_clean_and_repair(tmp_path: Path, mode: str) -> None:
+    """A tenant that renumbers (documented field names) or erases on delete: clean after the
+    mirror; an erased invoice is found missing, repaired, and clean again."""
+    with running_sandbox(tmp_path, dealpos_mode=TenantMode.parse(mode)) as box:
+        _kept, erased = mirrored(box, 2)
+        assert verify(box, code=0)["findings"] == []
+        (invoice,) = box.dealpos.by_reference()[erased["id"]]
+        box.dealpos.tamper({"action": "delete", "number": invoice.number})
+        assert found(verify(box, "--repair", code=1)) == {("missing", erased["id"])}
+        box.run("once")
+        assert verify(box, code=0)["findings"] == []

@@ -20,6 +20,7 @@ from sync_job.domain.flow import Mode
 from sync_job.domain.model import Window
 from sync_job.domain.windows import WindowRules, cursor_windows
 from sync_job.engine.budget import BudgetSpent, RunBudget
+from sync_job.engine.progress import NullProgress, Progress
 from sync_job.engine.push import DealposApi, Pusher, PushTally
 from sync_job.engine.recent import RecentOrders
 from sync_job.engine.record import (
@@ -29,8 +30,7 @@ from sync_job.engine.record import (
     record_orders,
     record_returns,
 )
-from sync_job.service.config import RetryConfig
-from sync_job.service.progress import NullProgress, Progress
+from sync_job.net.retrying import RetryConfig
 from sync_job.state.dryrun import RolledBackStore
 from sync_job.state.locks import LockBusy, ShopLock
 from sync_job.state.store import Store

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from tenacity import (
@@ -14,6 +15,15 @@ from tenacity import (
 )
 
 from sync_job.domain.errors import TransientError
+
+
+@dataclass(frozen=True)
+class RetryConfig:
+    """How transient failures are retried within a run (both APIs): `[retry]` in the config."""
+
+    max_attempts: int = 5
+    max_backoff_seconds: float = 60.0
+
 
 T = TypeVar("T")
 

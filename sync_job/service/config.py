@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sync_job.domain.errors import ConfigError
+from sync_job.net.retrying import RetryConfig
 from sync_job.state.retention import RetentionPolicy
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "ConnectConfig",
     "DealposConfig",
     "MetricsConfig",
+    "RetryConfig",
     "ScheduleConfig",
     "Secret",
     "ShopConfig",
@@ -230,14 +232,6 @@ class WebConfig:
 
     listen: str | None = None
     admin_token: Secret | None = None  # without it the page is read-only
-
-
-@dataclass(frozen=True)
-class RetryConfig:
-    """How transient failures are retried within a run (both APIs)."""
-
-    max_attempts: int = 5
-    max_backoff_seconds: float = 60.0
 
 
 @dataclass(frozen=True)

@@ -9,38 +9,16 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from typing import Any, Protocol, TextIO
+from typing import Any, TextIO
 
 import structlog
 from tqdm import tqdm
 
+from sync_job.engine.progress import NullProgress, Progress
+
+__all__ = ["NullProgress", "Progress", "make_progress"]
+
 log = structlog.get_logger(__name__)
-
-
-class Progress(Protocol):
-    """What a cycle reports while it works."""
-
-    def phase(self, name: str, total: int | None, unit: str) -> None:
-        """Start a phase (fetching a stream's windows, or pushing the outbox)."""
-
-    def advance(self, n: int = 1, **figures: int) -> None:
-        """n more units done; figures are shown beside the bar (e.g. orders=1200)."""
-
-    def close(self) -> None:
-        """End the current phase."""
-
-
-class NullProgress:
-    """Reports nothing (once, daemon)."""
-
-    def phase(self, name: str, total: int | None, unit: str) -> None:
-        """Ignore."""
-
-    def advance(self, n: int = 1, **figures: int) -> None:
-        """Ignore."""
-
-    def close(self) -> None:
-        """Ignore."""
 
 
 def quota_eta(remaining: int, done: int, elapsed: float, calls_per_second: float) -> float:

@@ -158,3 +158,14 @@ def test_json_output(sims: Sims, tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert any(c["name"] == "outlet X" and c["status"] == "FAIL" for c in data["checks"])
     assert all(set(c) == {"name", "status", "detail"} for c in data["checks"])
+
+
+def test_no_token_yet_says_run_connect(sims: Sims, tmp_path: Path) -> None:
+    """No pair configured and none stored (connect not run): FAIL tiktok token naming connect."""
+    path = tmp_path / "config.toml"
+    text = config_text(sims, tmp_path / "state" / "sync.db")
+    text = "\n".join(line for line in text.splitlines() if not line.startswith(("access_", "refr")))
+    path.write_text(text)
+    result = CliRunner().invoke(main, ["--config", str(path), "check"], env={})
+    assert result.exit_code == 1
+    assert "FAIL tiktok token: no TikTok access token yet: run `sync-job connect`" in result.stdout

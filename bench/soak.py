@@ -493,7 +493,8 @@ class Soak:
         )
         with _state(self.state_path) as db:
             row = db.execute(
-                "SELECT status, counts FROM runs ORDER BY started_at DESC, rowid DESC LIMIT 1"
+                "SELECT status, counts, error FROM runs "
+                "ORDER BY started_at DESC, rowid DESC LIMIT 1"
             ).fetchone()
         counts = json.loads(row[1]) if row and row[1] else {}
         self.report.final_run = {
@@ -502,7 +503,8 @@ class Soak:
             **{k: counts.get(k) for k in ("changed", "pending", "dealpos_calls")},
         }
         if proc.returncode != 0 or not row or row[0] != "ok":
-            self.report.problems.append(f"the final once failed: {proc.stderr[-500:]}")
+            error = row[2] if row else None
+            self.report.problems.append(f"the final once failed ({error}): {proc.stderr[-500:]}")
         elif counts.get("changed") or counts.get("pending") or counts.get("dealpos_calls"):
             self.report.problems.append(f"the final once still had work: {counts}")
 

@@ -262,3 +262,14 @@ def test_a_script_in_a_product_name_renders_as_text(
     assert browser.find_elements(By.TAG_NAME, "script") == []
     with pytest.raises(NoAlertPresentException):
         browser.switch_to.alert.text  # noqa: B018  (reading it is what raises)
+
+
+def test_the_dealpos_watch_page_fits_a_phone(
+    browser: WebDriver, shared_box: tuple[Sandbox, dict[str, str]], tmp_path: Path
+) -> None:
+    """The simulator's invoice list at 390 px: no sideways scrolling, the invoices are there."""
+    browser.set_window_size(390, 844)
+    browser.get(shared_box[0].dealpos.url + "/")
+    assert "TT-" + shared_box[1]["plain"] in browser.find_element(By.TAG_NAME, "main").text
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= 390
+    assert browser.save_screenshot(str(tmp_path / "dealpos-watch-390.png"))

@@ -37,7 +37,7 @@ from sync_job.service.inbox_worker import InboxWorker
 from sync_job.service.metrics import Metrics, MetricsServer, start_server_if_configured
 from sync_job.service.notify import Watchdog, notify, watchdog_timeout
 from sync_job.service.serve import ServerThread
-from sync_job.service.verifying import run_daily_verify
+from sync_job.service.verifying import run_daily_verify, run_requested_verifies
 from sync_job.service.web import start_web_if_configured
 from sync_job.service.webhook import RunningReceiver, start_receiver
 from sync_job.state.problems import state_error
@@ -194,12 +194,14 @@ class Daemon:
             self.busy.release()
 
     def _daily_verify(self) -> None:
-        """With `[verify] daily`: verify the previous day once per shop (after the cycle, in its
-        thread, so the SQLite connection and the DealPOS pacer are the cycle's own)."""
-        if not self.config.verify.daily or self.app is None or self.stop.is_set():
+        """Verifies asked for on the page, and with `[verify] daily` the previous day once per
+        shop (after the cycle, in its thread: the SQLite connection and the pacer are its own)."""
+        if self.app is None or self.stop.is_set():
             return
         try:
-            run_daily_verify(self.app)
+            run_requested_verifies(self.app)  # "Verify yesterday" on the operator page
+            if self.config.verify.daily:
+                run_daily_verify(self.app)
         except Exception:  # a verify problem must never stop the mirror: next cycle tries again
             log.exception("daily verify crashed")
 

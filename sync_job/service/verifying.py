@@ -3,7 +3,7 @@ result in the state database, and render it for a person."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,10 +18,11 @@ from sync_job.service.app import App, shop_context
 from sync_job.service.config import ShopConfig
 from sync_job.state.locks import LockBusy, ShopLock
 from sync_job.state.verifications import VerifyRecord, record_verify, verified_day
+from sync_job.state.verify_requests import finish_verify_request, pending_verify_requests
 
 log = structlog.get_logger(__name__)
 
-COMMAND, DAILY = "command", "daily"  # what started a verify
+COMMAND, DAILY, PAGE = "command", "daily", "page"  # what started a verify
 DEFAULT_DAYS = 7
 
 
@@ -113,6 +114,21 @@ def run_daily_verify(app: App) -> list[ShopVerify]:
     day = local_today(app.config.sync.tz, app.clock()) - timedelta(days=1)
     due = [s for s in app.shops(None) if not verified_day(app.store, s.id, day.isoformat(), DAILY)]
     return [_verify_one(app, shop, day, day, False, DAILY) for shop in due]
+
+
+def run_requested_verifies(
+    app: App, verify: Callable[..., list[ShopVerify]] | None = None
+) -> list[ShopVerify]:
+    """Run the verifies asked for on the operator page (same path as `sync-job verify`)."""
+    run = verify or verify_shops
+    done: list[ShopVerify] = []
+    pending = pending_verify_requests(app.store)
+    configured = {s.id for s in app.shops(None)} if pending else set()
+    for shop_id, day in pending:
+        if shop_id in configured:
+            done += run(app, day, day, shop_id, trigger=PAGE)
+        finish_verify_request(app.store, shop_id, day)
+    return done
 
 
 # ----- rendering -------------------------------------------------------------------------------

@@ -179,6 +179,15 @@ def m010_tenant_findings(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m011_verify_requests(db: sqlite_utils.Database) -> None:
+    """Verifies a person asked for on the operator page; the daemon runs them after a cycle."""
+    db.execute(
+        "CREATE TABLE verify_requests (shop_id TEXT NOT NULL, day TEXT NOT NULL, "
+        "requested_at REAL NOT NULL, PRIMARY KEY (shop_id, day))"
+    )
+
+
 @dataclass(frozen=True)
 class OutboxRow:
     """One outbox action as stored."""

@@ -3,6 +3,7 @@ and they change the state through the same Store functions as the CLI."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from flask.testing import FlaskClient
 
 from sync_job.service.web import create_app
 from sync_job.state.store import Store
+from sync_job.state.verify_requests import pending_verify_requests
 from tests.web.pagestate import SHOP, TOKEN, fill, settings
 
 PAGE = f"/shop/{SHOP}"
@@ -153,3 +155,30 @@ def test_an_empty_token_never_unlocks_the_buttons(state: Path) -> None:
         c.post(f"{PAGE}/retry", data={"csrf": "t" * 43, "order_id": "5990001"}).status_code == 403
     )
     assert outbox_states(state) == ["quarantined"]
+
+
+def test_verify_yesterday_asks_the_daemon_for_a_verify(state: Path) -> None:
+    """With the token: one request for yesterday (in the shop's zone), shown as asked for."""
+    c, token = signed_in(state)
+    assert "Verify yesterday</button>" in c.get(PAGE).get_data(as_text=True)
+    assert c.post(f"{PAGE}/verify", data={"csrf": token}).status_code == 303
+    c.post(f"{PAGE}/verify", data={"csrf": token})  # twice is still one request
+    store = Store.open(state)
+    try:
+        assert pending_verify_requests(store) == [(SHOP, date(2027, 1, 14))]
+    finally:
+        store.close()
+    html = c.get(PAGE).get_data(as_text=True)
+    assert "verify of 2027-01-14 asked for" in html and "Verify yesterday</button>" not in html
+
+
+def test_verify_yesterday_needs_the_token(state: Path) -> None:
+    """Not signed in: no button, and the POST is 403 with nothing asked for."""
+    c = create_app(settings(state)).test_client()
+    assert "Verify yesterday" not in c.get(PAGE).get_data(as_text=True)
+    assert c.post(f"{PAGE}/verify", data={"csrf": csrf(c)}).status_code == 403
+    store = Store.open(state)
+    try:
+        assert pending_verify_requests(store) == []
+    finally:
+        store.close()

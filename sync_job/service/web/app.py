@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,6 +31,7 @@ from sync_job.service.web import guard, present, readmodel
 from sync_job.service.web.params import ListParams, read_params
 from sync_job.state.attention import resolve_attention_ids
 from sync_job.state.store import Store
+from sync_job.state.verify_requests import request_verify
 
 __all__ = ["PageSettings", "create_app"]
 
@@ -225,6 +227,17 @@ def _routes(app: Flask, settings: PageSettings) -> None:  # noqa: C901  # counts
         flash(f"Item {item} was not found." if unknown else f"Item {item} marked done.")
         return _back(shop.id)
 
+    @app.post("/shop/<shop_id>/verify")
+    def verify(shop_id: str) -> Any:
+        shop = _shop(settings, shop_id)
+        guard.check_post(settings.admin_token)
+        now = settings.clock()
+        day = datetime.fromtimestamp(now, settings.zone).date() - timedelta(days=1)
+        with _writing(settings) as store:
+            request_verify(store, shop.id, day, now)
+        flash(f"Verify of {day.isoformat()} asked for: `sync-job run` does it after its next run.")
+        return _back(shop.id)
+
     @app.post("/sign-in")
     def sign_in() -> Any:
         if not guard.sign_in(settings.admin_token, request.form.get("token", "")):
@@ -324,6 +337,7 @@ def _health(
         "window": settings.rate_window_seconds,
         "webhook": readmodel.last_webhook(conn, shop_id),
         "verify": readmodel.last_verify(conn, shop_id),
+        "verify_requested": readmodel.verify_requested(conn, shop_id),
         "not_available": readmodel.NOT_AVAILABLE,
     }
 

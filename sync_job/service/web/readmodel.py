@@ -153,6 +153,16 @@ def last_verify(conn: sqlite3.Connection, shop_id: str) -> dict[str, Any] | str 
     return found
 
 
+def verify_requested(conn: sqlite3.Connection, shop_id: str) -> str | None:
+    """The day of a verify asked for on the page and not run yet, if any."""
+    if not has_table(conn, "verify_requests"):
+        return None
+    row = conn.execute(
+        "SELECT MIN(day) FROM verify_requests WHERE shop_id = ?", (shop_id,)
+    ).fetchone()
+    return None if row is None or row[0] is None else str(row[0])
+
+
 def attention_shop(conn: sqlite3.Connection, item_id: int) -> str | None:
     """The shop an attention item belongs to, or None when there is no such item."""
     row = conn.execute("SELECT shop_id FROM attention WHERE id = ?", (item_id,)).fetchone()

@@ -235,7 +235,7 @@ def _routes(app: Flask, settings: PageSettings) -> None:  # noqa: C901  # counts
         day = datetime.fromtimestamp(now, settings.zone).date() - timedelta(days=1)
         with _writing(settings) as store:
             request_verify(store, shop.id, day, now)
-        flash(f"Verify of {day.isoformat()} asked for: `sync-job run` does it after its next run.")
+        flash(f"Verify of {day.isoformat()} asked for: the daemon runs it after its next cycle.")
         return _back(shop.id)
 
     @app.post("/sign-in")

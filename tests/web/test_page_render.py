@@ -4,6 +4,7 @@ query validation, paging, and that it never shows a secret."""
 from __future__ import annotations
 
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -214,3 +215,23 @@ def test_quota_falls_back_to_run_counts_on_an_older_state_file(state: Path) -> N
     store.db.execute("DROP TABLE quota_calls")
     store.close()
     assert "9 of 50" in text(client(state), PAGE)
+
+
+def test_a_state_file_still_being_created_is_no_state_yet(tmp_path: Path) -> None:
+    """The first run has created the file but not its tables: "No state yet", not a 500."""
+    path = tmp_path / "sync.db"
+    sqlite3.connect(path).close()
+    assert "No state yet" in text(client(path), PAGE)
+
+
+def test_a_locked_state_file_is_a_503_that_says_so(state: Path) -> None:
+    """A state file SQLite cannot read right now is a 503 with a sentence, never a bare 500."""
+    holder = sqlite3.connect(state, isolation_level=None)
+    holder.execute("PRAGMA journal_mode=DELETE")
+    holder.execute("BEGIN EXCLUSIVE")  # what switching a new file's journal mode looks like
+    try:
+        html = text(client(state), PAGE, 503)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert "busy" in html

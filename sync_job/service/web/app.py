@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask, abort, flash, redirect, render_template, request, url_for
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
 from werkzeug.wrappers import Response
 
 from sync_job.domain.flow import KNOWN_STATUSES
@@ -162,6 +162,12 @@ def _filters(app: Flask, settings: PageSettings) -> None:
     @app.errorhandler(HTTPException)
     def _error(exc: HTTPException) -> tuple[str, int]:
         return render_template("error.html", error=exc), exc.code or 500
+
+    @app.errorhandler(sqlite3.OperationalError)
+    def _busy(exc: sqlite3.OperationalError) -> tuple[str, int]:
+        # e.g. the first run switching a new file to WAL: say so instead of a bare 500
+        error = ServiceUnavailable("The state database is busy (being set up?); reload shortly.")
+        return render_template("error.html", error=error), 503
 
 
 @contextmanager

@@ -31,13 +31,16 @@ _RUN_LOOKBACK_SECONDS = 3600
 
 
 def connect_readonly(path: Path) -> sqlite3.Connection | None:
-    """A read-only connection to the state file, or None when no run has created it yet."""
+    """A read-only connection to the state file, or None until a run has created its tables."""
     if not path.exists():
         return None
     uri = f"{path.resolve().as_uri()}?mode=ro"
     conn = sqlite3.connect(uri, uri=True, timeout=5, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA query_only = ON")
+    if not has_table(conn, "ledger"):  # the first run is creating the file right now
+        conn.close()
+        return None
     return conn
 
 

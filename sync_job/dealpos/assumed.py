@@ -11,6 +11,7 @@ from typing import Any
 __all__ = [
     "error_message",
     "is_duplicate",
+    "missing_config_record",
     "retry_after_from_message",
 ]
 
@@ -56,3 +57,31 @@ def retry_after_from_message(message: str | None) -> float | None:
         return None
     match = _WAIT_PHRASE.search(message) or _SECONDS.search(message)
     return float(match.group(1)) if match else None
+
+
+# ASSUMED: a refusal because a named record does not exist names it and says so:
+# "Outlet 'X' not found", "Payment method 'X' not found", "Customer 'X' not found".
+_MISSING_WORDS = re.compile(
+    r"not\s+found|does\s*n[o']t\s+exist|not\s+exist|no\s+such|unknown", re.IGNORECASE
+)
+# A refusal about a product line is the order's own problem (an unknown SKU), never the config's.
+_ORDER_WORDS = re.compile(r"variant|sku|product|item", re.IGNORECASE)
+_KIND_WORDS = {
+    "outlet": re.compile(r"outlet", re.IGNORECASE),
+    "payment_method": re.compile(r"payment|method", re.IGNORECASE),
+    "default_customer": re.compile(r"customer", re.IGNORECASE),
+}
+
+
+def missing_config_record(message: str | None, names: dict[str, str]) -> str | None:
+    """The configured record (outlet, payment_method, default_customer) a refusal says is missing.
+
+    `names` maps each kind to its configured name; None when the refusal is about anything else.
+    """
+    if not message or _ORDER_WORDS.search(message) or not _MISSING_WORDS.search(message):
+        return None
+    folded = message.casefold()
+    for kind, name in names.items():
+        if name and name.casefold() in folded and _KIND_WORDS[kind].search(message):
+            return kind
+    return None

@@ -91,3 +91,11 @@ class TokenRevoked(RemoteError):
 
 class InvalidTimestamp(RemoteError):
     """TikTok rejected the request timestamp (36009004, timestamp case): re-stamp and retry once."""
+
+
+class ConfigRefused(PermanentError):
+    """DealPOS refused an action for a configured record that does not exist: the config's fault."""
+
+    def __init__(self, message: str, *, key: str) -> None:
+        super().__init__(message)
+        self.key = key

@@ -238,6 +238,8 @@ class Cycle:
             ).drain()
         finally:
             progress.close()
+        if self.result.push.config_refused is not None:  # the run fails: exit 1, config named
+            raise self.result.push.config_refused
 
     def _budget_spent(self, exc: BudgetSpent) -> None:
         """Out of time is not a failure: what is left stays pending for the next run."""

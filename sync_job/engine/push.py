@@ -16,7 +16,13 @@ import structlog
 from tenacity import RetryCallState
 
 from sync_job.dealpos.wire import CreatedInvoice, InvoiceView
-from sync_job.domain.errors import Conflict, OutcomeUnknown, PermanentError, TransientError
+from sync_job.domain.errors import (
+    ConfigRefused,
+    Conflict,
+    OutcomeUnknown,
+    PermanentError,
+    TransientError,
+)
 from sync_job.domain.flow import NOTHING, Action, InvoiceState, apply_action, plan_actions, project
 from sync_job.domain.invoice import (
     InvoiceDraft,
@@ -27,9 +33,11 @@ from sync_job.domain.invoice import (
     send_date,
 )
 from sync_job.domain.orders import BadOrder, Order, parse_order
+from sync_job.engine.config_refusal import config_refusal, open_config_items, stop_for_config
 from sync_job.engine.recent import RecentOrders
 from sync_job.engine.record import ShopContext
 from sync_job.net.retrying import call_retrying, transient_retrying
+from sync_job.state.attention import resolve_attention_ids
 from sync_job.state.store import LedgerRow, OutboxRow, Store
 
 log = structlog.get_logger(__name__)
@@ -64,6 +72,7 @@ class PushTally:
     left_pending: int = 0
     retries: int = 0
     stopped_early: bool = False
+    config_refused: ConfigRefused | None = None  # the config named a record DealPOS lacks
 
 
 _DONE_FIELD = {"create": "created", "send": "sent", "pay": "paid", "delete": "recycled"}
@@ -114,6 +123,7 @@ class Pusher:
         )
         self.replanned: set[str] = set()  # orders whose outbox rows an adoption replaced
         self._fresh_row: int | None = None  # the row whose in_doubt flag was just read
+        self._config_items = open_config_items(store, ctx.shop_id)  # order id -> attention id
 
     def drain(self) -> PushTally:
         """Push every actionable outbox row once (retrying transient failures), oldest first."""
@@ -144,6 +154,10 @@ class Pusher:
                     return
                 self.heartbeat()
                 outcome = self.push_row(row)
+                if outcome == "config":
+                    self.tally.stopped_early = True
+                    log.error("push stopped: the config names a record DealPOS does not have")
+                    return
                 if outcome != "done":
                     blocked.add(row.order_id)
                 giving_up = giving_up + 1 if outcome == "left" else 0
@@ -163,6 +177,11 @@ class Pusher:
         try:
             call_retrying(self._retrying, self._attempt, row, order)
         except (PermanentError, InvoiceProblem) as exc:
+            refused = config_refusal(self.ctx, row.action.kind, row.order_id, exc)
+            if refused is not None:  # the config's fault: every order would be refused alike
+                stop_for_config(self.store, self.ctx, row, refused)
+                self.tally.config_refused = refused
+                return "config"
             self._quarantine(row, exc)
             return "quarantined"
         except TransientError as exc:
@@ -251,6 +270,8 @@ class Pusher:
         self.store.finish_action(row.id)
         if row.last_error is not None:  # refused before (retried, or re-planned): item settled
             self.store.resolve_attention(self.ctx.shop_id, "rejected", order.id)
+            if order.id in self._config_items:  # the config was fixed: its item too
+                resolve_attention_ids(self.store, [self._config_items.pop(order.id)])
         name = _DONE_FIELD[row.action.kind]
         setattr(self.tally, name, getattr(self.tally, name) + 1)
         log.info(

@@ -55,6 +55,7 @@ def browser() -> Iterator[WebDriver]:
         options.add_argument(arg)
     driver = webdriver.Chrome(options=options, service=Service(str(DRIVER)))
     driver.set_page_load_timeout(30)
+    driver.implicitly_wait(5)  # a busy machine may still be parsing the next page after a click
     try:
         yield driver
     finally:

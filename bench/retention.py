@@ -59,7 +59,7 @@ def _day(store: Store, day: int, scale: int, templates: list[str]) -> None:
     counts = jsonutil.dumps(COUNTS)
     runs = [(f"r{day}-{c}", "shop1", "realtime", _iso(now + step * c), _iso(now + step * c + 1),
              "ok", counts) for c in range(CYCLES_PER_DAY // scale)]  # fmt: skip
-    with store.atomic():
+    with store.transaction("fill a simulated year"):
         store.db.conn.executemany(
             "INSERT INTO runs (id, shop_id, mode, started_at, finished_at, status, counts) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",

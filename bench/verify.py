@@ -80,7 +80,7 @@ def _seed(config: Config, dealpos: DealposSimulator, raws: list[dict[str, Any]])
     try:
         for n in range(0, len(raws), PAGE_SIZE):
             record_orders(store, ctx, raws[n : n + PAGE_SIZE])
-        with store.atomic():
+        with store.transaction("invoice every order"):
             for raw in raws:
                 _invoice(store, ctx, dealpos, parse_order(raw))
     finally:

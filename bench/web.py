@@ -139,7 +139,7 @@ def _p(values: list[float], share: float) -> float:
 def _cycle_write(store: Store, n: int) -> float:
     """Milliseconds for one cycle-sized write transaction."""
     started = time.perf_counter()
-    with store.atomic():
+    with store.transaction("one cycle-sized write"):
         for i in range(50):
             oid = f"60{n:08d}{i:04d}"
             store.record_order(SHOP, oid, "AWAITING_SHIPMENT", int(NOW), "h", {"id": oid})

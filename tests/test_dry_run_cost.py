@@ -27,7 +27,7 @@ def fill_state(path: Path) -> None:
     """Put 80 MB of recorded orders (another, finished shop) into the state file."""
     store = Store.open(path)
     raw = '{"pad": "' + "x" * FILLER_BYTES + '"}'
-    with store.atomic():
+    with store.transaction("fill the state"):
         store.db.conn.executemany(
             "INSERT INTO orders (shop_id, order_id, status, update_time, content_hash, raw, "
             "recorded_at) VALUES ('old-shop', ?, 'COMPLETED', 0, 'h', ?, '2025-01-01')",

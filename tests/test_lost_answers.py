@@ -371,10 +371,11 @@ def test_each_call_leaves_after_its_mark_and_the_last_confirmation_are_on_disk(
         assert other.execute("SELECT COUNT(*) FROM outbox").fetchone() == (0,)
 
 
-def test_crash_before_a_confirmation_is_committed_costs_one_lookup(
+def test_a_crash_between_two_calls_keeps_the_first_confirmation(
     store: Store, db_path: Path
 ) -> None:
-    """Killed after DealPOS confirmed a call but before the next commit: looked up, not redone."""
+    """Killed after DealPOS confirmed a call: its confirmation is already on disk (its own unit
+    of work), so the next run neither looks it up nor repeats it."""
     first, second = order(order_id="811"), order(order_id="812")
     record_orders(store, CTX, [first, second])
     dp = FakeDealpos()
@@ -390,12 +391,39 @@ def test_crash_before_a_confirmation_is_committed_costs_one_lookup(
     store.close()
     assert dp.calls == ["create"]
     restarted = Store.open(db_path, clock=lambda: BASE_TIME + 120)
-    assert restarted.get_ledger(SHOP, "811") is None  # the confirmation never reached the disk
+    assert restarted.get_ledger(SHOP, "811") is not None  # on disk when the confirmation returned
     dp.calls.clear()
     tally = drain(restarted, dp).tally
-    assert dp.calls == ["find", "create"]
-    assert (tally.adopted, tally.created) == (1, 1)
+    assert dp.calls == ["create"]
+    assert (tally.adopted, tally.created) == (0, 1)
     assert sorted(dp.invoices) == ["TT-811", "TT-812"]
+    assert_clean(restarted)
+
+
+def test_a_confirmation_that_cannot_be_written_costs_one_lookup(
+    store: Store, db_path: Path
+) -> None:
+    """The confirming unit fails (e.g. disk full): nothing of it is kept, the row stays in
+    flight, and the next run looks the invoice up instead of creating it twice."""
+    record_orders(store, CTX, [order(order_id="813")])
+    dp = FakeDealpos()
+    real_put = store.put_ledger
+
+    def failing_put(shop_id: str, order_id: str, row: LedgerRow) -> None:
+        real_put(shop_id, order_id, row)
+        raise sqlite3.OperationalError("database or disk is full")
+
+    store.put_ledger = failing_put  # type: ignore[method-assign]
+    with pytest.raises(sqlite3.OperationalError):
+        pusher(store, dp).drain()
+    store.close()
+    restarted = Store.open(db_path, clock=lambda: BASE_TIME + 120)
+    assert restarted.get_ledger(SHOP, "813") is None  # the unit was undone as a whole
+    assert [r.state for r in restarted.get_outbox_for_order(SHOP, "813")] == ["in_flight"]
+    dp.calls.clear()
+    tally = drain(restarted, dp).tally
+    assert dp.calls == ["find"]
+    assert tally.adopted == 1 and list(dp.invoices) == ["TT-813"]
     assert_clean(restarted)
 
 

@@ -35,7 +35,7 @@ def invoke(config: Path, args: list[str]) -> tuple[int, str]:
 def state_with_orders(path: Path) -> None:
     """A state file with enough rows to span many pages."""
     store = Store.open(path)
-    with store.atomic():
+    with store.transaction("fill the state"):
         for i in range(2000):
             store.record_order("shop1", str(i), "AWAITING_SHIPMENT", i, "h", {"x": "y" * 200})
     store.close()

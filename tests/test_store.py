@@ -11,7 +11,7 @@ import pytest
 
 from sync_job.domain.model import Tokens
 from sync_job.state.locks import LockBusy, ShopLock
-from sync_job.state.store import Store
+from sync_job.state.store import NestedUnitError, Store
 
 
 @pytest.fixture
@@ -63,12 +63,34 @@ def test_runs_keep_counts(store: Store) -> None:
     assert run is not None and run["status"] == "ok" and run["counts"] == {"created": 3}
 
 
-def test_atomic_rolls_back_everything(store: Store) -> None:
-    """A failure inside atomic() leaves no partial page behind."""
-    with pytest.raises(RuntimeError), store.atomic():
+def test_a_unit_of_work_rolls_back_everything(store: Store) -> None:
+    """A failure inside a unit of work leaves no partial page behind."""
+    with pytest.raises(RuntimeError), store.transaction("a page"):
         store.raise_attention("s", "o1", "k", "1", "m")
         raise RuntimeError
     assert store.open_attention("s") == []
+    assert store.unit is None
+
+
+def test_a_unit_is_on_disk_when_it_exits_and_not_before(tmp_path: Path) -> None:
+    """Another connection sees a unit's writes exactly when its block has exited."""
+    path = tmp_path / "u.db"
+    store, other = Store.open(path), Store.open(path)
+    with store.transaction("two writes"):
+        store.raise_attention("s", "o1", "k", "1", "m")
+        store.raise_attention("s", "o2", "k", "2", "m")
+        assert other.open_attention("s") == []
+    assert len(other.open_attention("s")) == 2
+
+
+def test_units_never_nest(store: Store) -> None:
+    """A unit opened inside another is refused (never a silent savepoint), and nothing is kept."""
+    nested = pytest.raises(NestedUnitError, match="'inner' opened inside unit 'outer'")
+    with nested, store.transaction("outer"):
+        store.raise_attention("s", "o1", "k", "1", "m")
+        with store.transaction("inner"):
+            pass
+    assert store.open_attention("s") == [] and store.unit is None
 
 
 def test_lock_is_exclusive_until_released_or_expired(tmp_path: Path) -> None:
@@ -176,11 +198,11 @@ def test_a_connected_pair_survives_whatever_pair_is_configured_next(store: Store
 def test_a_transaction_that_reads_first_still_writes_after_another_connection_commits(
     tmp_path: Path,
 ) -> None:
-    """atomic() takes the write lock up front: another connection's commit in between (the
+    """A unit of work takes the write lock up front: another connection's commit in between (the
     webhook receiver's) cannot make its later write fail with "database is locked"."""
     store = Store.open(tmp_path / "a.db")
     other = sqlite3.connect(str(tmp_path / "a.db"), timeout=0, isolation_level=None)
-    with store.atomic():
+    with store.transaction("a read, then a write"):
         store.get_cursor("s", "orders")  # a read first
         with pytest.raises(sqlite3.OperationalError):  # the other writer waits (here: gives up)
             other.execute("INSERT INTO cursors VALUES ('x', 'orders', 1, 'now')")

@@ -66,6 +66,6 @@ def open_config_items(store: Store, shop_id: str) -> dict[str, int]:
 
 def stop_for_config(store: Store, ctx: ShopContext, row: OutboxRow, refused: ConfigRefused) -> None:
     """Leave the action pending and raise the one attention item that names the config key."""
-    with store.atomic():
+    with store.transaction("stop for a config refusal"):
         store.mark_not_sent(row.id, str(refused))  # a refusal: certainly not applied
         store.raise_attention(ctx.shop_id, row.order_id, ATTENTION_KIND, refused.key, str(refused))

@@ -190,7 +190,6 @@ class Cycle:
     def _record_end(self, store: Store, lock: ShopLock) -> None:
         """Record how the run ended, then give the lease back even if recording failed."""
         try:
-            store.rollback_batch()  # a unit left open by a failure: never half-committed below
             store.finish_run(
                 self.result.run_id, self.result.status, self.result.counts, self.result.error
             )
@@ -300,7 +299,8 @@ class Cycle:
                         raise Stopped("stop requested")
                     self.deps.budget.check()
                 if self.range_windows is None and not self.dry_run:
-                    store.advance_cursor(self.ctx.shop_id, stream, window.end)
+                    with store.transaction("advance cursor"):  # on disk before the next window
+                        store.advance_cursor(self.ctx.shop_id, stream, window.end)
                 progress.advance(1)
                 log.debug("window done", stream=stream, start=window.start, end=window.end)
         finally:

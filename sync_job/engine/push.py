@@ -126,15 +126,12 @@ class Pusher:
         self._config_items = open_config_items(store, ctx.shop_id)  # order id -> attention id
 
     def drain(self) -> PushTally:
-        """Push every actionable outbox row once (retrying transient failures), oldest first."""
-        try:
-            self._drain()
-        except BaseException:
-            # Only confirmations not yet committed are lost: their rows stay in flight, in doubt,
-            # and the next run looks them up before doing anything else with them.
-            self.store.rollback_batch()
-            raise
-        self.store.commit_batch()
+        """Push every actionable outbox row once (retrying transient failures), oldest first.
+
+        Every confirmation is on disk when its action returns; an interruption leaves at most
+        the action in flight, in doubt, which the next run looks up before repeating it.
+        """
+        self._drain()
         return self.tally
 
     def _drain(self) -> None:
@@ -210,10 +207,8 @@ class Pusher:
         in_doubt = row.in_doubt if fresh else self.store.outbox_in_doubt(row.id)
         if in_doubt and self._verify(row, order):
             return
-        self.store.mark_in_flight(row.id)
-        # One commit per call: the in-flight mark must be on disk before the call leaves, and the
-        # previous action's confirmation rides along with it.
-        self.store.commit_batch()
+        with self.store.transaction("mark in flight"):  # on disk before the call leaves
+            self.store.mark_in_flight(row.id)
         try:
             answer = self._call(row.action, order)
         except OutcomeUnknown:
@@ -249,11 +244,7 @@ class Pusher:
         return None
 
     def _confirm(self, row: OutboxRow, order: Order, answer: CreatedInvoice | None) -> None:
-        """DealPOS confirmed the call: ledger updated and outbox row gone, in one transaction.
-
-        The transaction stays open until the next call's in-flight mark (or the end of the
-        drain) commits it: a crash before that leaves the row in doubt, which costs one lookup.
-        """
+        """DealPOS confirmed the call: ledger updated and outbox row gone, on disk, together."""
         ledger = self.store.get_ledger(self.ctx.shop_id, order.id)
         state = apply_action(ledger.state if ledger else NOTHING, row.action)
         created = row.action.kind == "create"
@@ -264,14 +255,15 @@ class Pusher:
             state,
             line_summary(order) if created or ledger is None else ledger.lines,
         )
-        # A failed write here ends the drain, which rolls the whole batch back: never half done.
-        self.store.begin_batch()
-        self.store.put_ledger(self.ctx.shop_id, order.id, new)
-        self.store.finish_action(row.id)
-        if row.last_error is not None:  # refused before (retried, or re-planned): item settled
-            self.store.resolve_attention(self.ctx.shop_id, "rejected", order.id)
-            if order.id in self._config_items:  # the config was fixed: its item too
-                resolve_attention_ids(self.store, [self._config_items.pop(order.id)])
+        # A failed write here leaves the row in flight, in doubt: it costs one lookup.
+        with self.store.transaction("confirm action"):
+            self.store.put_ledger(self.ctx.shop_id, order.id, new)
+            self.store.finish_action(row.id)
+            if row.last_error is not None:  # refused before (retried, or re-planned): settled
+                self.store.resolve_attention(self.ctx.shop_id, "rejected", order.id)
+        if row.last_error is not None and order.id in self._config_items:
+            # the config was fixed: its item too (a unit of its own, after the confirmation)
+            resolve_attention_ids(self.store, [self._config_items.pop(order.id)])
         name = _DONE_FIELD[row.action.kind]
         setattr(self.tally, name, getattr(self.tally, name) + 1)
         log.info(
@@ -282,7 +274,6 @@ class Pusher:
         """Look the invoice up; True (ledger updated, row done) when the action already holds."""
         number = self.ctx.settings.number_for(order.id)
         self.tally.lookups += 1
-        self.store.commit_batch()  # never hold the write lock across a call
         detail = self.client.find_invoice(self.ctx.settings.outlet, number)
         if detail is None:
             if row.action.kind != "create":
@@ -312,7 +303,7 @@ class Pusher:
             # No invoice wanted any more: only safe once a slow create can no longer land. (A
             # plan that still creates is safe at once: a late landing meets it as a 409.)
             self._wait_out_a_late_create(row)
-        with self.store.atomic():
+        with self.store.transaction("re-plan a create that never landed"):
             self._replace_plan(row, plan)
         log.info(
             "dealpos never got the create, re-planned",
@@ -345,7 +336,7 @@ class Pusher:
         invoice_id = detail.id or (ledger.invoice_id if ledger else None)
         lines = ledger.lines if ledger and ledger.lines else line_summary(order)
         number = self.ctx.settings.number_for(order.id)
-        with self.store.atomic():
+        with self.store.transaction("adopt the invoice DealPOS has"):
             self.store.put_ledger(
                 self.ctx.shop_id, order.id, LedgerRow(number, invoice_id, found, lines)
             )
@@ -376,7 +367,7 @@ class Pusher:
 
     def _quarantine(self, row: OutboxRow, exc: Exception) -> None:
         message = f"order {row.order_id}: DealPOS refused {row.action.kind}: {exc}"
-        with self.store.atomic():
+        with self.store.transaction("quarantine an action"):
             self.store.quarantine(row, str(exc))
             self.store.raise_attention(
                 self.ctx.shop_id, row.order_id, "rejected", row.order_id, message

@@ -100,6 +100,16 @@ def record_orders(
     `recent` receives every order written to the snapshot. It must live no longer than the run:
     a page whose transaction fails ends the run before anything reads it.
     """
+    with store.transaction("record a page of orders"):
+        tally, recorded = _record_page(store, ctx, raws)
+    _remember(recent, recorded)
+    return tally
+
+
+def _record_page(
+    store: Store, ctx: ShopContext, raws: Sequence[Any]
+) -> tuple[RecordTally, list[Order]]:
+    """Record and plan a page of orders inside the caller's unit of work."""
     tally = RecordTally(fetched=len(raws))
     ids = [oid for oid in (order_id_of(r) for r in raws) if oid]
     versions = store.get_order_versions(ctx.shop_id, ids)
@@ -107,13 +117,15 @@ def record_orders(
     new = [oid for oid in ids if oid not in versions]  # none on a re-read overlap: no query
     blank = set(new) - store.order_ids_with_state(ctx.shop_id, new)
     recorded: list[Order] = []
-    with store.atomic():
-        for raw in raws:
-            _record_order(store, ctx, raw, versions, tally, recorded, blank)
+    for raw in raws:
+        _record_order(store, ctx, raw, versions, tally, recorded, blank)
+    return tally, recorded
+
+
+def _remember(recent: RecentOrders | None, recorded: list[Order]) -> None:
     if recent is not None:
         for order in recorded:
             recent.remember(order)
-    return tally
 
 
 def _record_order(
@@ -271,7 +283,7 @@ def record_returns(
         try:
             ret = parse_return(raw)
         except BadOrder as exc:
-            with store.atomic():
+            with store.transaction("quarantine a bad return"):
                 _quarantine_payload(store, ctx, raw, "return", str(exc))
             tally.bad += 1
             continue
@@ -283,12 +295,14 @@ def record_returns(
     )
     # Fetched before the transaction: a page's writes never wait on the network.
     fetched = fetch_orders(missing) if missing else []
-    with store.atomic():
-        tally.add(record_orders(store, ctx, fetched, recent))
+    with store.transaction("record a page of returns"):
+        fetched_tally, recorded = _record_page(store, ctx, fetched)
+        tally.add(fetched_tally)
         for ret, raw in fresh:
             _record_return(store, ctx, ret, raw)
         for order_id in sorted({r.order_id for r, _ in fresh}):
             _replan_by_id(store, ctx, order_id, tally)
+    _remember(recent, recorded)
     return tally
 
 

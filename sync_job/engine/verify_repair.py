@@ -20,7 +20,7 @@ from sync_job.state.verifications import open_verify_items
 
 def repair(store: Store, ctx: ShopContext, result: ShopVerify) -> None:
     """Plan every fixable drift finding of `result`; raise an attention item for the others."""
-    with store.atomic():
+    with store.transaction("put repairs in the outbox"):
         for finding in result.drift:
             if finding.fixable and _replan(store, ctx, finding):
                 result.repaired += 1
@@ -33,7 +33,7 @@ def resolve_gone(store: Store, shop_id: str, result: ShopVerify) -> None:
     """Close the attention items earlier verifies raised for drift this verify no longer finds
     (a person fixed it in DealPOS); only for orders and invoices this verify looked at."""
     still = {(f"verify_{f.kind}", attention_key(f)) for f in result.drift}
-    with store.atomic():
+    with store.transaction("resolve drift a person fixed"):
         for kind, key in open_verify_items(store, shop_id):
             if key in result.checked and (kind, key) not in still:
                 store.resolve_attention(shop_id, kind, key)

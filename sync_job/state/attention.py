@@ -38,7 +38,7 @@ def resolve_attention_ids(store: Store, ids: Iterable[int]) -> list[int]:
     if not wanted:
         return []
     marks = ",".join("?" * len(wanted))
-    with store.atomic():
+    with store.transaction("resolve attention by id"):
         known = {
             row[0]
             for row in store.db.execute(
@@ -64,6 +64,6 @@ def resolve_attention_kind(
     if shop_id is not None:
         sql += " AND shop_id = ?"
         params.append(shop_id)
-    with store.atomic():
+    with store.transaction("resolve attention by kind"):
         cursor = store.db.execute(sql, tuple(params))
     return int(cursor.rowcount)

@@ -2,9 +2,10 @@
 
 A dry run must change nothing and still plan exactly as a real run would, page by page. Copying
 the whole state file into memory did that at the price of its size in RAM (479 MB for a 416 MB
-state file). Here the dry run works on the real file instead: each `atomic()` unit runs inside
-a transaction that is rolled back at its end, so the next unit starts from the file as it was.
-The write lock is held only for one unit (one page), as in a real run; nothing ever commits.
+state file). Here the dry run works on the real file instead: each unit of work
+(`transaction()`) runs inside a transaction that is rolled back at its end, so the next unit
+starts from the file as it was. The write lock is held only for one unit (one page), as in a
+real run; nothing ever commits.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from sync_job.state.store import Store
+from sync_job.state.store import NestedUnitError, Store
 
 
 class RolledBackStore(Store):
@@ -22,23 +23,19 @@ class RolledBackStore(Store):
         super().__init__(store.db, clock=store.clock)
 
     @contextlib.contextmanager
-    def atomic(self) -> Iterator[None]:
-        """Run the unit in a transaction (a savepoint when nested) that is always undone."""
-        if self.db.conn.in_transaction:
-            with self.db.atomic():  # a savepoint inside the outer unit, undone with it
-                yield
-            return
+    def transaction(self, name: str) -> Iterator[None]:
+        """Run the unit like a real one (write lock at once, never nested), then undo it."""
+        if self.unit is not None or self.db.conn.in_transaction:
+            raise NestedUnitError(f"unit {name!r} opened inside unit {self.unit!r}")
         # IMMEDIATE: take the write lock now, so no other run's commit can make this unit's
         # snapshot stale halfway (the unit then could not write at all).
         self.db.execute("BEGIN IMMEDIATE")
+        self._unit = name
         try:
             yield
         finally:
+            self._unit = None
             self.db.execute("ROLLBACK")
-
-    def commit_batch(self) -> None:
-        """Never commit: undo instead."""
-        self.rollback_batch()
 
     def close(self) -> None:
         """Leave the connection open: it belongs to the real store."""

@@ -67,8 +67,8 @@ class ShopLock:
     def acquire(self) -> None:
         """Take the lease, or raise LockBusy naming its live holder."""
         db = self.store.db
-        db.execute("BEGIN IMMEDIATE")  # serialises competing acquirers across processes
-        try:
+        # One unit: competing acquirers (other processes) queue on its write lock.
+        with self.store.transaction("take shop lease"):
             row = db.execute(
                 "SELECT holder, pid, host, expires_at FROM locks WHERE shop_id = ?", (self.shop_id,)
             ).fetchone()
@@ -78,10 +78,6 @@ class ShopLock:
                 "INSERT OR REPLACE INTO locks VALUES (?, ?, ?, ?, ?)",
                 (self.shop_id, self.holder, self.pid, self.host, self.clock() + self.lease_seconds),
             )
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
 
     def renew(self) -> None:
         """Extend the lease; raise LockBusy if it was taken over meanwhile."""

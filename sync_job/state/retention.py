@@ -77,7 +77,7 @@ def _iso(seconds: float) -> str:
 
 def _delete_runs(store: Store, before: str) -> int:
     """Runs started before `before`, except each shop's newest and any still running."""
-    with store.atomic():
+    with store.transaction("delete old runs"):
         cursor = store.db.execute(
             "DELETE FROM runs WHERE started_at < ? AND status != 'running' "
             "AND rowid NOT IN (SELECT MAX(rowid) FROM runs GROUP BY shop_id)",
@@ -101,7 +101,7 @@ def _slim_orders(store: Store, since: str, before: str) -> int:
         if not rows:
             return slimmed
         after = rows[-1][0]
-        with store.atomic():
+        with store.transaction("slim old orders"):
             for rowid, raw in rows:
                 slim = jsonutil.dumps(slim_order(jsonutil.loads(raw)), sort_keys=True)
                 if len(slim) < len(raw):

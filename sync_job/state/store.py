@@ -1,7 +1,8 @@
 """The state database: one SQLite file (via sqlite-utils) holding everything the job knows.
 
 Tables: orders (snapshot), returns, ledger (what DealPOS has), outbox, cursors, attention, runs,
-tokens, locks, webhook_inbox (see inbox.py). Writes that belong together go through `atomic()`.
+tokens, locks, webhook_inbox (see inbox.py). Writes that belong together go through
+one named unit of work, `Store.transaction(name)`.
 """
 
 from __future__ import annotations
@@ -212,6 +213,10 @@ class LedgerRow:
     lines: dict[str, int] | None
 
 
+class NestedUnitError(RuntimeError):
+    """A unit of work was opened inside another (a programming error)."""
+
+
 def _secure_path(path: Path) -> None:
     """Create the folder (0700) and file (0600) before SQLite does, so nobody else can read them."""
     if not path.parent.exists():
@@ -315,6 +320,7 @@ class Store:
         self.path: Path | None = None  # the file, once opened from one
         self._now_second: int | None = None
         self._now_text = ""
+        self._unit: str | None = None
 
     @classmethod
     def open(cls, path: Path, *, clock: Callable[[], float] = time.time) -> Store:
@@ -324,7 +330,7 @@ class Store:
         """
         with _explained(path):
             _secure_path(path)
-            # isolation_level=None: no implicit transactions; multi-statement writes say atomic().
+            # isolation_level=None: no implicit transactions; writes are grouped by transaction().
             conn = sqlite3.connect(
                 str(path), timeout=30, check_same_thread=False, isolation_level=None
             )
@@ -380,41 +386,34 @@ class Store:
         self.db.close()
 
     @contextlib.contextmanager
-    def atomic(self) -> Iterator[None]:
-        """Group writes into one transaction (nested calls become savepoints).
+    def transaction(self, name: str) -> Iterator[None]:
+        """Run one named unit of work: all its writes are on disk when the block exits, or none.
 
-        The outermost one takes the write lock at once (BEGIN IMMEDIATE): a transaction that reads
-        first and writes later would otherwise fail at once with "database is locked" whenever
-        another connection (the webhook receiver, another process) committed in between.
+        The only way to group writes. It takes the write lock at once (BEGIN IMMEDIATE: two
+        processes never deadlock upgrading read locks). Units never nest: one opened inside
+        another raises, so no write's durability depends on what its caller had open. A store
+        write made outside any unit is a unit of its own (on disk when it returns).
         """
-        conn = self.db.conn
-        if conn.in_transaction:
-            with self.db.atomic():  # a savepoint
-                yield
-            return
-        conn.execute("BEGIN IMMEDIATE")
+        if self._unit is not None or self.db.conn.in_transaction:
+            raise NestedUnitError(f"unit {name!r} opened inside unit {self._unit!r}")
+        self.db.conn.execute("BEGIN IMMEDIATE")
+        self._unit = name
         try:
             yield
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-
-    def begin_batch(self) -> None:
-        """Open a transaction that later writes join, unless one is open (see commit_batch)."""
-        if not self.db.conn.in_transaction:
-            self.db.conn.execute("BEGIN IMMEDIATE")  # see atomic()
-
-    def commit_batch(self) -> None:
-        """Commit the transaction begin_batch opened, if one is open."""
-        if self.db.conn.in_transaction:
             self.db.conn.execute("COMMIT")
+        except BaseException:
+            # Also when COMMIT itself failed (disk full): never leave the unit open behind us.
+            if self.db.conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    self.db.conn.execute("ROLLBACK")
+            raise
+        finally:
+            self._unit = None
 
-    def rollback_batch(self) -> None:
-        """Undo the writes made since the last commit_batch."""
-        if self.db.conn.in_transaction:
-            self.db.conn.execute("ROLLBACK")
+    @property
+    def unit(self) -> str | None:
+        """The name of the unit of work open now, or None."""
+        return self._unit
 
     def now(self) -> str:
         """Now, as stored (whole seconds: formatted once per second)."""
@@ -441,9 +440,13 @@ class Store:
         return tokens.load_tokens(self.db.conn, app_key)
 
     def save_tokens(self, app_key: str, pair: Tokens) -> None:
-        """Persist a refreshed pair in one write (a refresh invalidates the old refresh token)."""
-        with self.atomic():
-            tokens.save_refreshed(self.db.conn, app_key, pair, self.clock)
+        """Persist a refreshed pair (a refresh invalidates the old refresh token).
+
+        Runs inside `tokens_locked()`, the unit that read the pair it replaces.
+        """
+        if self._unit is None:
+            raise NestedUnitError("save_tokens runs inside tokens_locked()")
+        tokens.save_refreshed(self.db.conn, app_key, pair, self.clock)
 
     def replace_tokens(self, app_key: str, pair: Tokens, *, seed: str | None) -> None:
         """Put `pair` in place of the stored one (`sync-job connect`, a new configured pair).
@@ -452,18 +455,19 @@ class Store:
         pair the next run finds configured, whatever it is, becomes the baseline and does not
         replace this one; only a later change of the configured pair does.
         """
-        with self.atomic():
+        with self.transaction("replace tokens"):
             tokens.replace_tokens(self.db.conn, app_key, pair, seed=seed, clock=self.clock)
 
     @contextlib.contextmanager
     def tokens_locked(self) -> Iterator[None]:
         """Hold the database's write lock (BEGIN IMMEDIATE) around a token read-refresh-save."""
-        with tokens.immediate(self.db.conn):
+        with self.transaction("read, refresh and save tokens"):
             yield
 
     def seeded_tokens(self, app_key: str, configured: Tokens) -> Tokens:
         """The pair to start from: the stored one, or the configured one once it changed."""
-        return tokens.seeded_tokens(self.db.conn, app_key, configured, self.clock)
+        with self.transaction("seed tokens"):
+            return tokens.seeded_tokens(self.db.conn, app_key, configured, self.clock)
 
     def second_connection(self) -> Store:
         """Another Store on the same file (the same one for an in-memory store)."""
@@ -763,8 +767,7 @@ class Store:
         if order_id is not None:
             sql += " AND order_id = ?"
             params.append(order_id)
-        with self.atomic():
-            cursor = self.db.execute(sql, tuple(params))
+        cursor = self.db.execute(sql, tuple(params))  # one statement: on disk when it returns
         return int(cursor.rowcount)
 
     def outbox_counts(self, shop_id: str) -> dict[str, int]:
@@ -824,7 +827,7 @@ class Store:
 
     def start_run(self, run_id: str, shop_id: str, mode: str) -> None:
         """Record that a run began; the shop's runs still 'running' were killed (we hold it)."""
-        with self.atomic():
+        with self.transaction("start run"):
             self.db.execute(
                 "UPDATE runs SET status = 'killed', finished_at = ?, "
                 "error = 'the process ended without finishing this run' "
@@ -840,11 +843,10 @@ class Store:
         self, run_id: str, status: str, counts: dict[str, Any], error: str | None
     ) -> None:
         """Record how a run ended and what it did."""
-        with self.atomic():
-            self.db.execute(
-                "UPDATE runs SET finished_at = ?, status = ?, counts = ?, error = ? WHERE id = ?",
-                (self.now(), status, jsonutil.dumps(counts), error, run_id),
-            )
+        self.db.execute(  # one statement: on disk when it returns
+            "UPDATE runs SET finished_at = ?, status = ?, counts = ?, error = ? WHERE id = ?",
+            (self.now(), status, jsonutil.dumps(counts), error, run_id),
+        )
 
     def last_run(self, shop_id: str) -> dict[str, Any] | None:
         """The newest run of a shop."""

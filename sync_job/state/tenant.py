@@ -11,7 +11,7 @@ from sync_job.state.store import Store
 
 def record_tenant_finding(store: Store, key: str, value: str, source: str) -> None:
     """Remember one finding (the newest wins), e.g. ("numbering", "renumbers", "probe")."""
-    with store.atomic():
+    with store.transaction("record a tenant finding"):
         store.db.execute(
             "INSERT OR REPLACE INTO tenant_findings (key, value, source, updated_at) "
             "VALUES (?, ?, ?, ?)",

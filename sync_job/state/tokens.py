@@ -5,18 +5,18 @@ Rules (one writer at a time, every process alike: daemon, once, backfill, connec
   configured pair changes (a new pair in env or config.toml), that pair replaces the stored one;
   while it stays the same, the stored (refreshed) pair wins. `replace_tokens` is the one way to
   put a pair in place, for the seeding rule and for `sync-job connect` alike.
-- A refresh is one `BEGIN IMMEDIATE` unit of work: read the stored pair, refresh only if it is
-  still the pair this process holds, save the new pair, commit. A second process waits for the
-  first, then finds the new pair instead of spending the same refresh token again.
+- A refresh is one unit of work (`Store.tokens_locked`, BEGIN IMMEDIATE): read the stored
+  pair, refresh only if it is still the pair this process holds, save the new pair, commit. A
+  second process waits for the first, then finds the new pair instead of spending the same
+  refresh token again.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sync_job.domain.model import Tokens
@@ -79,35 +79,25 @@ def save_refreshed(
     replace_tokens(conn, app_key, tokens, seed=load_seed(conn, app_key), clock=clock)
 
 
-@contextlib.contextmanager
-def immediate(conn: sqlite3.Connection) -> Iterator[None]:
-    """A `BEGIN IMMEDIATE` unit of work: the write lock from the first read to the commit."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
 def seeded_tokens(
     conn: sqlite3.Connection,
     app_key: str,
     configured: Tokens,
     clock: Callable[[], float] = time.time,
 ) -> Tokens:
-    """The pair to use: the stored one, unless the configured pair changed since it seeded it."""
+    """The pair to use: the stored one, unless the configured pair changed since it seeded it.
+
+    Runs inside the caller's unit of work (`Store.seeded_tokens`): read and replace together.
+    """
     if not configured.access_token and not configured.refresh_token:
         # No pair configured (`sync-job connect` stored one): nothing can replace the stored pair.
         return load_tokens(conn, app_key) or configured
     seed = seed_of(configured.access_token, configured.refresh_token)
-    with immediate(conn):
-        stored, stored_seed = load_tokens(conn, app_key), load_seed(conn, app_key)
-        if stored is not None and stored_seed in (seed, None):
-            if stored_seed is None:  # stored by connect, or before seeds were kept: this
-                # configured pair becomes the baseline; only a later change replaces the pair
-                conn.execute("UPDATE tokens SET seed = ? WHERE app_key = ?", (seed, app_key))
-            return stored
-        replace_tokens(conn, app_key, configured, seed=seed, clock=clock)
-        return configured
+    stored, stored_seed = load_tokens(conn, app_key), load_seed(conn, app_key)
+    if stored is not None and stored_seed in (seed, None):
+        if stored_seed is None:  # stored by connect, or before seeds were kept: this
+            # configured pair becomes the baseline; only a later change replaces the pair
+            conn.execute("UPDATE tokens SET seed = ? WHERE app_key = ?", (seed, app_key))
+        return stored
+    replace_tokens(conn, app_key, configured, seed=seed, clock=clock)
+    return configured

@@ -22,7 +22,7 @@ def cached_variant(store: Store, code: str, now: float) -> str | None:
 
 def remember_variant(store: Store, code: str, name: str, now: float) -> None:
     """Remember that DealPOS knows this variant code."""
-    with store.atomic():
+    with store.transaction("remember a variant"):
         store.db.execute(
             "INSERT OR REPLACE INTO variant_cache (code, name, checked_at) VALUES (?, ?, ?)",
             (code, name, now),

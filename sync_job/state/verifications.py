@@ -47,7 +47,7 @@ class VerifyRecord:
 
 def record_verify(store: Store, record: VerifyRecord) -> None:
     """Store one verify result."""
-    with store.atomic():
+    with store.transaction("record a verify"):
         store.db.execute(
             "INSERT INTO verify_runs (shop_id, trigger, first_day, last_day, started_at, "
             "finished_at, status, orders, invoices, findings, dealpos_calls, repaired, error) "

@@ -36,7 +36,7 @@ def settings(path: Path, *, token: str | None = TOKEN, **changes: Any) -> PageSe
 def fill(path: Path, *, invoices: int = 3, attention: int = 1) -> Store:
     """Write invoices (one with a hostile product name), attention items, a quarantine and runs."""
     store = Store.open(path, clock=lambda: NOW - 600)
-    with store.atomic():
+    with store.transaction("fill the page's state"):
         for i in range(invoices):
             oid = f"57700000000000{i:05d}"
             name = HOSTILE if i == 0 else f"Kaos Polos {i}"
@@ -50,6 +50,6 @@ def fill(path: Path, *, invoices: int = 3, attention: int = 1) -> Store:
         store.replace_outbox(SHOP, "5990001", [Action("create")], "pending")
         row = store.get_outbox_for_order(SHOP, "5990001")[0]
         store.quarantine(row, f"Variant code 'NO-SUCH-SKU' not found {HOSTILE}")
-        store.start_run("r1", SHOP, "realtime")
-        store.finish_run("r1", "ok", {"dealpos_calls": 7, "fetched": 3}, None)
+    store.start_run("r1", SHOP, "realtime")  # a unit of its own: units never nest
+    store.finish_run("r1", "ok", {"dealpos_calls": 7, "fetched": 3}, None)
     return store

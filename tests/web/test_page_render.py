@@ -125,16 +125,18 @@ def test_no_state_file_yet_says_so(tmp_path: Path) -> None:
     assert not (tmp_path / "none.db").exists()  # the page never creates the file
 
 
+class Interrupted(Exception):
+    """Ends a unit of work without committing it."""
+
+
 def test_page_reads_while_a_cycle_holds_a_write_transaction(state: Path) -> None:
     """The read-only connection is not blocked by a cycle in the middle of its writes."""
     writer = Store.open(state)
-    writer.begin_batch()
-    writer.raise_attention(SHOP, "1", "rejected", "held", "written but not committed")
-    try:
+    with pytest.raises(Interrupted), writer.transaction("held open while the page reads"):
+        writer.raise_attention(SHOP, "1", "rejected", "held", "written but not committed")
         html = text(client(state), PAGE)
-    finally:
-        writer.rollback_batch()
-        writer.close()
+        raise Interrupted  # undo the unit
+    writer.close()
     assert "refused 0" in html and "written but not committed" not in html
 
 
@@ -154,7 +156,7 @@ def test_no_secret_on_any_page(state: Path) -> None:
 def test_last_webhook_and_last_verify_come_from_their_tables(state: Path) -> None:
     """The inbox's newest delivery and the newest verify (with its findings) show in health."""
     store = Store.open(state)
-    with store.atomic():
+    with store.transaction("fill the page's state"):
         store.db.execute(
             "INSERT INTO webhook_inbox (notification_id, shop_id, type, received_at) "
             "VALUES ('n1', ?, 1, ?)",
@@ -194,7 +196,7 @@ def test_quota_comes_from_the_shared_call_log(state: Path) -> None:
     """Calls in the window (done or in flight) of this tenant, and a hold DealPOS imposed."""
     store = Store.open(state)
     now = 1_800_000_000.0
-    with store.atomic():
+    with store.transaction("fill the chart"):
         rows = [("t1", now - 10, 1), ("t1", now - 100, 1), ("t1", now - 1, 0), ("t1", now - 900, 1),
                 ("other", now - 5, 1)]  # fmt: skip
         store.db.conn.executemany(

@@ -25,6 +25,7 @@ from sync_job.domain import jsonutil
 from sync_job.domain.errors import StateError
 from sync_job.domain.flow import Action, InvoiceState
 from sync_job.domain.model import Tokens
+from sync_job.domain.outbox import OUTBOX_STATES, OutboxState, outbox_state
 from sync_job.state import problems, tokens
 
 migrations = Migrations("sync_job")
@@ -197,7 +198,7 @@ class OutboxRow:
     shop_id: str
     order_id: str
     action: Action
-    state: str
+    state: OutboxState
     in_doubt: bool
     attempts: int
     last_error: str | None
@@ -442,11 +443,14 @@ class Store:
     def save_tokens(self, app_key: str, pair: Tokens) -> None:
         """Persist a refreshed pair (a refresh invalidates the old refresh token).
 
-        Runs inside `tokens_locked()`, the unit that read the pair it replaces.
+        Inside `tokens_locked()` (the unit that read the pair it replaces) it is part of that
+        unit; anywhere else it is a unit of its own.
         """
         if self._unit is None:
-            raise NestedUnitError("save_tokens runs inside tokens_locked()")
-        tokens.save_refreshed(self.db.conn, app_key, pair, self.clock)
+            with self.transaction("save tokens"):
+                tokens.save_refreshed(self.db.conn, app_key, pair, self.clock)
+        else:  # part of tokens_locked()'s unit: on disk when that unit exits
+            tokens.save_refreshed(self.db.conn, app_key, pair, self.clock)
 
     def replace_tokens(self, app_key: str, pair: Tokens, *, seed: str | None) -> None:
         """Put `pair` in place of the stored one (`sync-job connect`, a new configured pair).
@@ -646,7 +650,7 @@ class Store:
             row["shop_id"],
             row["order_id"],
             action,
-            row["state"],
+            outbox_state(row["state"]),
             bool(row["in_doubt"]),
             row["attempts"],
             row["last_error"],
@@ -665,7 +669,7 @@ class Store:
         shop_id: str,
         order_id: str,
         actions: list[Action],
-        state: str,
+        state: OutboxState,
         last_error: str | None = None,
         *,
         fresh: bool = False,
@@ -772,7 +776,7 @@ class Store:
 
     def outbox_counts(self, shop_id: str) -> dict[str, int]:
         """How many outbox rows are pending, in flight and quarantined."""
-        counts = {"pending": 0, "in_flight": 0, "quarantined": 0}
+        counts: dict[str, int] = dict.fromkeys(OUTBOX_STATES, 0)
         for row in self._all(
             "SELECT state, COUNT(*) AS n FROM outbox WHERE shop_id = ? GROUP BY state", (shop_id,)
         ):

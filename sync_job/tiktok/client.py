@@ -254,8 +254,7 @@ class TikTokClient:
                 f"TikTok refused the authorization code: {exc}", status=exc.status, code=exc.code
             ) from exc
         tokens = self._tokens_from(data)
-        with self._token_store.tokens_locked():
-            self._token_store.save_tokens(self._app_key, tokens)
+        self._token_store.save_tokens(self._app_key, tokens)
         self._tokens = tokens
         self._obtained_access_token = tokens.access_token
         return tokens

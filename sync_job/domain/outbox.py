@@ -3,7 +3,8 @@
 A row is `pending` (not sent, or certainly not applied), `in_flight` (its call left: until
 looked up or confirmed, DealPOS may or may not have applied it; `in_doubt` says so), or
 `quarantined` (DealPOS refused it; `sync-job retry` puts it back). Pushing one row ends `done`
-(confirmed, row gone), `quarantined`, or `left` (pending for the next run).
+(confirmed, row gone), `quarantined`, `left` (pending for the next run), or `config` (the
+config is at fault: the shop's push stops).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from typing import Final, Literal, get_args
 
 OutboxState = Literal["pending", "in_flight", "quarantined"]
-PushOutcome = Literal["done", "quarantined", "left"]
+PushOutcome = Literal["done", "quarantined", "left", "config"]
 
 PENDING: Final = "pending"
 IN_FLIGHT: Final = "in_flight"
@@ -21,6 +22,7 @@ ACTIONABLE: tuple[OutboxState, ...] = (PENDING, IN_FLIGHT)  # what a drain picks
 
 DONE: Final = "done"
 LEFT: Final = "left"
+STOP: Final = "config"  # the config names a record DealPOS lacks: stop the shop's push
 
 
 def outbox_state(text: str) -> OutboxState:

@@ -33,6 +33,7 @@ from sync_job.domain.invoice import (
     send_date,
 )
 from sync_job.domain.orders import BadOrder, Order, parse_order
+from sync_job.domain.outbox import ACTIONABLE, DONE, LEFT, PENDING, QUARANTINED, STOP, PushOutcome
 from sync_job.engine.config_refusal import config_refusal, open_config_items, stop_for_config
 from sync_job.engine.recent import RecentOrders
 from sync_job.engine.record import ShopContext
@@ -143,7 +144,7 @@ class Pusher:
                     continue  # per-order order: nothing after a failed action of the same order
                 if row.order_id in self.replanned:  # an adoption re-planned it: re-read
                     current = self.store.get_outbox_row(row.id)
-                    if current is None or current.state not in ("pending", "in_flight"):
+                    if current is None or current.state not in ACTIONABLE:
                         continue  # a stale copy of a row the re-plan replaced
                     row = current
                 if self.should_stop():
@@ -151,25 +152,25 @@ class Pusher:
                     return
                 self.heartbeat()
                 outcome = self.push_row(row)
-                if outcome == "config":
+                if outcome == STOP:
                     self.tally.stopped_early = True
                     log.error("push stopped: the config names a record DealPOS does not have")
                     return
-                if outcome != "done":
+                if outcome != DONE:
                     blocked.add(row.order_id)
-                giving_up = giving_up + 1 if outcome == "left" else 0
+                giving_up = giving_up + 1 if outcome == LEFT else 0
                 if giving_up >= GIVE_UP_AFTER:
                     self.tally.stopped_early = True
                     log.warning("dealpos unavailable, leaving the rest for the next run")
                     return
 
-    def push_row(self, row: OutboxRow) -> str:
-        """Push one action: 'done', 'quarantined' or 'left' (pending for the next run)."""
+    def push_row(self, row: OutboxRow) -> PushOutcome:
+        """Push one action: done, quarantined or left (pending for the next run)."""
         try:
             order = self._recorded_order(row.order_id)
         except BadOrder as exc:  # the snapshot was recorded valid; only a damaged DB gets here
             self._quarantine(row, exc)
-            return "quarantined"
+            return QUARANTINED
         self._fresh_row = row.id
         try:
             call_retrying(self._retrying, self._attempt, row, order)
@@ -178,17 +179,17 @@ class Pusher:
             if refused is not None:  # the config's fault: every order would be refused alike
                 stop_for_config(self.store, self.ctx, row, refused)
                 self.tally.config_refused = refused
-                return "config"
+                return STOP
             self._quarantine(row, exc)
-            return "quarantined"
+            return QUARANTINED
         except TransientError as exc:
             self.tally.left_pending += 1
             self.store.release_to_pending(row.id, str(exc))
             log.warning(
                 "action left pending", order_id=row.order_id, action=row.action.kind, error=str(exc)
             )
-            return "left"
-        return "done"
+            return LEFT
+        return DONE
 
     def _recorded_order(self, order_id: str) -> Order:
         """The order as recorded: parsed by this run's recording, or read back from the snapshot."""
@@ -357,13 +358,13 @@ class Pusher:
     def _later_actions(self, row: OutboxRow) -> list[Action]:
         """The order's pending actions behind `row`, planned as if `row` had been done."""
         rows = self.store.get_outbox_for_order(self.ctx.shop_id, row.order_id)
-        return [r.action for r in rows if r.id != row.id and r.state == "pending"]
+        return [r.action for r in rows if r.id != row.id and r.state == PENDING]
 
     def _replace_plan(self, row: OutboxRow, plan: list[Action]) -> None:
         """`row` is settled: drop it, and swap its order's pending rows for `plan`."""
         self.store.finish_action(row.id)
         self.replanned.add(row.order_id)
-        self.store.replace_outbox(self.ctx.shop_id, row.order_id, plan, "pending")
+        self.store.replace_outbox(self.ctx.shop_id, row.order_id, plan, PENDING)
 
     def _quarantine(self, row: OutboxRow, exc: Exception) -> None:
         message = f"order {row.order_id}: DealPOS refused {row.action.kind}: {exc}"

@@ -25,6 +25,7 @@ from sync_job.domain.flow import (
 )
 from sync_job.domain.invoice import InvoiceSettings, line_summary
 from sync_job.domain.orders import BadOrder, Order, Return, order_id_of, parse_order, parse_return
+from sync_job.domain.outbox import IN_FLIGHT, PENDING, QUARANTINED, OutboxState
 from sync_job.engine.recent import RecentOrders
 from sync_job.state.store import Store
 
@@ -211,17 +212,17 @@ def replan_order(
             f"order {order.id} has unknown status {order.status!r}: nothing was changed in DealPOS",
         )
         # Nothing in DealPOS while the status is unknown: not even calls an older copy planned.
-        store.replace_outbox(ctx.shop_id, order.id, [], "pending")
+        store.replace_outbox(ctx.shop_id, order.id, [], PENDING)
         return None
     ledger = None if blank else store.get_ledger(ctx.shop_id, order.id)
     rows = [] if blank else store.get_outbox_for_order(ctx.shop_id, order.id)
     # Calls already sent (in flight) count as done: the pusher verifies them before anything else.
     known = project(
-        ledger.state if ledger else NOTHING, [r.action for r in rows if r.state == "in_flight"]
+        ledger.state if ledger else NOTHING, [r.action for r in rows if r.state == IN_FLIGHT]
     )
     actions = plan_actions(known, desired)
-    quarantined = [r for r in rows if r.state == "quarantined"]
-    state = "quarantined" if quarantined and actions else "pending"
+    quarantined = [r for r in rows if r.state == QUARANTINED]
+    state: OutboxState = QUARANTINED if quarantined and actions else PENDING
     error = quarantined[0].last_error if quarantined else None
     store.replace_outbox(ctx.shop_id, order.id, actions, state, error, fresh=blank)
     if quarantined and not actions:

@@ -62,6 +62,22 @@ class InstantDealpos:
         """Never found."""
         return None
 
+    def find_invoice_by_id(self, invoice_id: str) -> InvoiceView | None:
+        """Never found."""
+        return None
+
+    def list_invoices(
+        self,
+        outlet: str,
+        tag: str,
+        start_date: str,
+        end_date: str,
+        page_number: int,
+        page_size: int = 100,
+    ) -> list[InvoiceView]:
+        """Nothing listed."""
+        return []
+
 
 def engine_cpu_per_order(orders: int) -> float:
     """CPU milliseconds per new paid order of one cycle with instant stand-ins for both APIs."""

@@ -17,11 +17,15 @@ class FakeDealpos:
     when `applied` is True (a response lost on the way back).
     """
 
-    def __init__(self, known_skus: set[str] | None = None) -> None:
+    def __init__(
+        self, known_skus: set[str] | None = None, *, renumber: bool = False, erase: bool = False
+    ) -> None:
         self.invoices: dict[str, dict[str, Any]] = {}
         self.calls: list[str] = []
         self.script: dict[str, list[tuple[Exception, bool]]] = defaultdict(list)
         self.known_skus = known_skus
+        self.renumber = renumber  # a tenant numbering invoices itself (INV/nnnnn)
+        self.erase = erase  # a tenant erasing deleted invoices instead of recycling them
 
     def put_invoice(
         self,
@@ -60,6 +64,8 @@ class FakeDealpos:
         body = create_body(draft)
 
         def apply() -> CreatedInvoice:
+            if self.renumber:
+                body["Number"] = f"INV/{len(self.invoices) + 1:05d}"
             if body["Number"] in self.invoices:
                 raise Conflict(f"Invoice number {body['Number']} already exists", status=409)
             for v in body["Variants"]:
@@ -97,12 +103,18 @@ class FakeDealpos:
         self._run("pay", lambda: self._change(number, "PaymentStatus", "Paid", "Paid"))
 
     def delete_invoice(self, outlet: str, number: str, *, invoice_id: str | None = None) -> None:
-        """Move to the recycle bin; refuse if already there."""
+        """Move to the recycle bin (by ID when given); refuse if already there."""
+        by_id = {inv["ID"]: n for n, inv in self.invoices.items()}
+        if invoice_id is not None:
+            number = by_id.get(invoice_id, f"(no invoice with ID {invoice_id})")
 
         def apply() -> None:
             inv = self.invoices.get(number)
             if inv is None or inv["Status"] == "Cancelled":
                 raise PermanentError(f"Invoice {number} not found", status=400)
+            if self.erase:
+                del self.invoices[number]
+                return
             inv["Status"] = "Cancelled"
             if inv["FulfillmentStatus"] == "Sent":
                 inv["FulfillmentStatus"] = "Returned"
@@ -113,3 +125,24 @@ class FakeDealpos:
         """Look up by number (recycled ones too), read as the client reads an answer."""
         found = self._run("find", lambda: self.invoices.get(number))
         return None if found is None else parse_invoice(found)
+
+    def find_invoice_by_id(self, invoice_id: str) -> InvoiceView | None:
+        """Look up by DealPOS's ID (counted as a "find" like the lookup by number)."""
+        by_id = {inv["ID"]: inv for inv in self.invoices.values()}
+        found = self._run("find", lambda: by_id.get(invoice_id))
+        return None if found is None else parse_invoice(found)
+
+    def list_invoices(
+        self,
+        outlet: str,
+        tag: str,
+        start_date: str,
+        end_date: str,
+        page_number: int,
+        page_size: int = 100,
+    ) -> list[InvoiceView]:
+        """Every invoice, a page at a time (dates are not filtered here)."""
+        rows = [parse_invoice(inv) for inv in self.invoices.values()]
+        page = rows[(page_number - 1) * page_size : page_number * page_size]
+        result: list[InvoiceView] = self._run("list", lambda: page)
+        return result

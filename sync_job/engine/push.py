@@ -23,7 +23,15 @@ from sync_job.domain.errors import (
     PermanentError,
     TransientError,
 )
-from sync_job.domain.flow import NOTHING, Action, InvoiceState, apply_action, plan_actions, project
+from sync_job.domain.flow import (
+    NOTHING,
+    RECYCLED,
+    Action,
+    InvoiceState,
+    apply_action,
+    plan_actions,
+    project,
+)
 from sync_job.domain.invoice import (
     InvoiceDraft,
     InvoiceProblem,
@@ -37,6 +45,7 @@ from sync_job.domain.outbox import ACTIONABLE, DONE, LEFT, PENDING, QUARANTINED,
 from sync_job.engine.config_refusal import config_refusal, open_config_items, stop_for_config
 from sync_job.engine.recent import RecentOrders
 from sync_job.engine.record import ShopContext
+from sync_job.engine.resolve import InvoiceFinder, find_order_invoice, note_numbering
 from sync_job.net.retrying import call_retrying, transient_retrying
 from sync_job.state.attention import resolve_attention_ids
 from sync_job.state.store import LedgerRow, OutboxRow, Store
@@ -47,7 +56,7 @@ BATCH = 200
 GIVE_UP_AFTER = 3  # consecutive actions left pending: DealPOS is down, stop pushing this run
 
 
-class DealposApi(Protocol):
+class DealposApi(InvoiceFinder, Protocol):
     """The DealPOS calls the pusher makes (sync_job.dealpos.client.DealposClient)."""
 
     def create_invoice(self, draft: InvoiceDraft) -> CreatedInvoice: ...
@@ -56,7 +65,6 @@ class DealposApi(Protocol):
     def delete_invoice(
         self, outlet: str, number: str, *, invoice_id: str | None = None
     ) -> None: ...
-    def find_invoice(self, outlet: str, number: str) -> InvoiceView | None: ...
 
 
 @dataclass
@@ -230,10 +238,12 @@ class Pusher:
 
     def _call(self, action: Action, order: Order) -> CreatedInvoice | None:
         s = self.ctx.settings
-        number = s.number_for(order.id)
         if action.kind == "create":
             draft = draft_invoice(order, s, action.fulfillment, action.payment)
             return self.client.create_invoice(draft)
+        # Every later call addresses the invoice as DealPOS named it (its Number, its ID).
+        ledger = self.store.get_ledger(self.ctx.shop_id, order.id)
+        number = ledger.number if ledger else s.number_for(order.id)
         if action.kind == "send":
             self.client.send_invoice(s.outlet, number, send_date(order, s.timezone))
         elif action.kind == "pay":
@@ -241,7 +251,8 @@ class Pusher:
             note = f"TikTok Shop order {order.id}"
             self.client.pay_in_full(s.outlet, number, date, s.payment_method, note)
         else:
-            self.client.delete_invoice(s.outlet, number)
+            invoice_id = ledger.invoice_id if ledger else None
+            self.client.delete_invoice(s.outlet, number, invoice_id=invoice_id)
         return None
 
     def _confirm(self, row: OutboxRow, order: Order, answer: CreatedInvoice | None) -> None:
@@ -249,10 +260,12 @@ class Pusher:
         ledger = self.store.get_ledger(self.ctx.shop_id, order.id)
         state = apply_action(ledger.state if ledger else NOTHING, row.action)
         created = row.action.kind == "create"
-        invoice_id = answer.id if answer is not None else None
+        sent = self.ctx.settings.number_for(order.id)
+        if answer is not None:
+            note_numbering(self.store, sent, answer.number)
         new = LedgerRow(
-            self.ctx.settings.number_for(order.id),
-            invoice_id or (ledger.invoice_id if ledger else None),
+            answer.number if answer is not None else (ledger.number if ledger else sent),
+            answer.id if answer is not None else (ledger.invoice_id if ledger else None),
             state,
             line_summary(order) if created or ledger is None else ledger.lines,
         )
@@ -273,20 +286,44 @@ class Pusher:
 
     def _verify(self, row: OutboxRow, order: Order) -> bool:
         """Look the invoice up; True (ledger updated, row done) when the action already holds."""
-        number = self.ctx.settings.number_for(order.id)
+        kind = row.action.kind
+        ledger = self.store.get_ledger(self.ctx.shop_id, order.id)
+        number = ledger.number if ledger else self.ctx.settings.number_for(order.id)
         self.tally.lookups += 1
-        detail = self.client.find_invoice(self.ctx.settings.outlet, number)
-        if detail is None:
-            if row.action.kind != "create":
+        # A create in doubt looks for the invoice it made, never an earlier (recycled) one.
+        found = find_order_invoice(
+            self.client, self.store, self.ctx, order, None if kind == "create" else ledger
+        )
+        view = found.invoice
+        if view is None:
+            if kind == "delete":  # erased, not recycled (some tenants): the delete holds
+                self._adopt(row, order, number, None, RECYCLED, done=True)
+                return True
+            if kind != "create":
                 raise PermanentError(f"invoice {number} is not in DealPOS any more")
             return self._replan_never_created(row, order)
-        reference = detail.reference or order.id
+        reference = view.reference or order.id
         if reference != order.id:
             raise PermanentError(f"invoice number {number} already belongs to order {reference}")
-        found = detail.state()
-        done = _achieved(row.action, found)
-        self._adopt(row, order, detail, found, done=done)
+        if found.others:
+            self._two_invoices(order, view, found.others)
+        state = view.state()
+        done = _achieved(row.action, state)
+        self._adopt(row, order, view.number or number, view.id or None, state, done=done)
         return done
+
+    def _two_invoices(self, order: Order, kept: InvoiceView, others: list[InvoiceView]) -> None:
+        """More than one invoice for the order: the oldest is kept; a person removes the rest."""
+        extra = ", ".join(v.number for v in others)
+        self.store.raise_attention(
+            self.ctx.shop_id,
+            order.id,
+            "duplicate_invoice",
+            order.id,
+            f"order {order.id} has {len(others) + 1} invoices in DealPOS: kept {kept.number} "
+            f"(the oldest); delete {extra} by hand",
+            {"kept": kept.number, "extra": [v.number for v in others]},
+        )
 
     def _replan_never_created(self, row: OutboxRow, order: Order) -> bool:
         """The create in doubt never reached DealPOS: plan the order again from no invoice.
@@ -323,20 +360,20 @@ class Pusher:
                 f"{age:.0f} s ago is not in DealPOS yet; looking again before dropping it"
             )
 
-    def _adopt(
+    def _adopt(  # the invoice's identity and state, as looked up
         self,
         row: OutboxRow,
         order: Order,
-        detail: InvoiceView,
+        number: str,
+        invoice_id: str | None,
         found: InvoiceState,
         *,
         done: bool,
     ) -> None:
         """Take DealPOS's word for the invoice; when the action already holds, re-plan the rest."""
         ledger = self.store.get_ledger(self.ctx.shop_id, order.id)
-        invoice_id = detail.id or (ledger.invoice_id if ledger else None)
+        invoice_id = invoice_id or (ledger.invoice_id if ledger else None)
         lines = ledger.lines if ledger and ledger.lines else line_summary(order)
-        number = self.ctx.settings.number_for(order.id)
         with self.store.transaction("adopt the invoice DealPOS has"):
             self.store.put_ledger(
                 self.ctx.shop_id, order.id, LedgerRow(number, invoice_id, found, lines)

@@ -13,6 +13,7 @@ from collections import Counter
 from bench.report import Line, ratio
 from bench.workload import Workload, run_workload
 from sync_job.sandbox.faults import FaultConfig
+from sync_job.sandbox.invoices import TenantMode
 
 TOKEN = "POST /api/v3/Token/OAuth2"
 LOOKUP = "GET /api/v3/Invoice/Detail"
@@ -119,8 +120,24 @@ def _faulted_lines(work: Workload) -> list[Line]:
     ]
 
 
+def _renumbering_line(quick: bool) -> Line:
+    """The fault-free figure on a tenant that gives invoices its own Numbers."""
+    work = run_workload(*sizes(quick), faults=None, mode=TenantMode(renumbering=True))
+    calls = work.dealpos_calls()
+    minimum = sum(work.minimum.values())
+    spent = sum(calls.values()) - sum(n for (e, _), n in calls.items() if e == TOKEN)
+    return Line(
+        "dealpos_calls_per_minimum_renumbering",
+        ratio(spent / minimum),
+        f"target exactly 1.00 on a renumbering tenant (INV/ numbers); {spent} calls for a "
+        f"minimum of {minimum}, no faults; {_mirror(work)}",
+        spent == minimum and work.mirror is not None and work.mirror.ok,
+    )
+
+
 def run(quick: bool) -> list[Line]:
-    """Both variants: fault-free (the figure) and with injected faults (retries on own lines)."""
+    """Both variants: fault-free (the figure) and with injected faults (retries on own lines),
+    and the fault-free figure again on a renumbering tenant."""
     lines = _fault_free_lines(fault_free(quick), quick)
     faulted = run_workload(*sizes(quick), faults=FAULTS)
-    return lines + _faulted_lines(faulted)
+    return [*lines, _renumbering_line(quick), *_faulted_lines(faulted)]

@@ -18,6 +18,7 @@ from sync_job.sandbox.catalogue import dealpos_variants
 from sync_job.sandbox.dealpos_sim import DealposSimulator
 from sync_job.sandbox.faults import FaultConfig
 from sync_job.sandbox.generator import LifecycleGenerator
+from sync_job.sandbox.invoices import TenantMode
 from sync_job.sandbox.server import Request, Response
 from sync_job.sandbox.tiktok_sim import TikTokSimulator
 from sync_job.service.app import App
@@ -74,9 +75,12 @@ def json_object(body: bytes) -> dict[str, Any]:
 
 
 def start_dealpos(
-    limit: int = NO_LIMIT, window: float = 1.0, faults: FaultConfig | None = None
+    limit: int = NO_LIMIT,
+    window: float = 1.0,
+    faults: FaultConfig | None = None,
+    mode: TenantMode | None = None,
 ) -> TimedDealpos:
-    """A DealPOS simulator with the given quota (limit off by default), on a free port."""
+    """A DealPOS simulator with the given quota (limit off by default) and mode, on a free port."""
     sim = TimedDealpos(
         defaults.DEALPOS_CLIENT_ID,
         defaults.DEALPOS_CLIENT_SECRET,
@@ -86,6 +90,7 @@ def start_dealpos(
         rate_limit=limit,
         rate_window_seconds=window,
         faults=faults,
+        mode=mode,
     )
     sim.start()
     return sim

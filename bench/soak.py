@@ -42,6 +42,7 @@ from sync_job.sandbox.check import MirrorReport, compare_mirror
 from sync_job.sandbox.dealpos_sim import DealposSimulator
 from sync_job.sandbox.faults import FaultConfig
 from sync_job.sandbox.generator import LifecycleGenerator
+from sync_job.sandbox.invoices import TenantMode
 from sync_job.sandbox.tiktok_sim import TikTokSimulator
 from sync_job.sandbox.webhooks import WebhookFaults, WebhookSender
 
@@ -86,6 +87,8 @@ class SoakOptions:
     # Webhook mode: the TikTok simulator also pushes webhooks, 20% of them lost, some repeated,
     # reordered, late or mis-signed; the daemon polls every WEBHOOK_INTERVAL seconds instead of 1.
     webhooks: bool = False
+    # How the simulated DealPOS tenant behaves: renumbering, documented field names, erase.
+    dealpos_mode: str = "default"
 
     @property
     def duration(self) -> float:
@@ -132,7 +135,7 @@ class SoakReport:
         o, w = self.options, self.wall
         out = [
             f"soak: {o.orders} orders, {self.kills} kills ({self.starts} daemon starts), "
-            f"seed {o.seed}, faults {o.fault_share:.0%} per side",
+            f"seed {o.seed}, faults {o.fault_share:.0%} per side, dealpos mode {o.dealpos_mode}",
             f"wall: {w.get('total', 0):.1f} s (generate {w.get('generate', 0):.1f} s, "
             f"drain {w.get('drain', 0):.1f} s, check {w.get('check', 0):.1f} s)",
             f"tiktok: {self.events} lifecycle events; calls {_fmt(self.tiktok_calls)}",
@@ -343,6 +346,7 @@ class Soak:
             rate_window_seconds=1.0,
             faults=_faults(options.fault_share, options.seed + 1, writes_can_lose=True),
             seed=options.seed,
+            mode=TenantMode.parse(options.dealpos_mode),
         )
         self.generator = LifecycleGenerator(self.tiktok, SHOP, seed=options.seed)
         self.state_path = root / "state" / "sync.db"
@@ -650,6 +654,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faults", type=float, default=0.10, help="share of failing calls")
     parser.add_argument("--keep", type=Path, default=None, help="work folder to keep")
     parser.add_argument("--webhooks", action="store_true", help="webhook mode (20%% lost)")
+    parser.add_argument(
+        "--dealpos-mode",
+        default="default",
+        help="DealPOS tenant mode: renumbering, documented, erase (comma-separated)",
+    )
     args = parser.parse_args(argv)
     options = SoakOptions(
         orders=args.orders,
@@ -659,6 +668,7 @@ def main(argv: list[str] | None = None) -> int:
         fault_share=args.faults,
         work_dir=args.keep,
         webhooks=args.webhooks,
+        dealpos_mode=args.dealpos_mode,
     )
     report = run_soak(options, echo=True)
     print("\n".join(report.lines()), flush=True)

@@ -22,6 +22,7 @@ from sync_job.sandbox.check import MirrorReport, compare_mirror, desired_for
 from sync_job.sandbox.clock import ManualClock
 from sync_job.sandbox.faults import FaultConfig
 from sync_job.sandbox.generator import LifecycleGenerator
+from sync_job.sandbox.invoices import TenantMode
 from sync_job.sandbox.server import Request, Response
 from sync_job.sandbox.tiktok_sim import TikTokSimulator
 from sync_job.service.config import Config
@@ -215,13 +216,20 @@ def _settle(rig: _Rig, workload: Workload, max_runs: int = 5) -> None:
     )
 
 
-def run_workload(orders: int, runs: int, *, faults: FaultConfig | None, seed: int = 6) -> Workload:
+def run_workload(
+    orders: int,
+    runs: int,
+    *,
+    faults: FaultConfig | None,
+    seed: int = 6,
+    mode: TenantMode | None = None,
+) -> Workload:
     """Drive `orders` orders through `runs` runs; return per-run figures and the mirror check."""
     harness.quiet_logs()
     clock = ManualClock()
     tiktok = WindowedTikTok(**harness.tiktok_options(clock))
     tiktok.start()
-    dealpos = harness.start_dealpos(faults=faults)
+    dealpos = harness.start_dealpos(faults=faults, mode=mode)
     rng = random.Random(seed)
     workload = Workload()
     with harness.running(tiktok, dealpos), tempfile.TemporaryDirectory() as tmp:

@@ -17,6 +17,7 @@ from sync_job.sandbox import defaults, tamper_demo
 from sync_job.sandbox.dealpos_page import PageExtras
 from sync_job.sandbox.dealpos_sim import DealposSimulator
 from sync_job.sandbox.generator import LifecycleGenerator
+from sync_job.sandbox.invoices import TenantMode
 from sync_job.sandbox.playground import fresh_state, next_steps, write_config
 from sync_job.sandbox.tiktok_sim import AUTHORIZE_PATH, TikTokSimulator
 from sync_job.sandbox.webhooks import WebhookSender
@@ -87,10 +88,12 @@ def sandbox_settings(
     }
 
 
-def start_simulators(seed: int) -> tuple[TikTokSimulator, DealposSimulator]:
-    """Start both simulators on free loopback ports."""
+def start_simulators(
+    seed: int, dealpos_mode: TenantMode | None = None
+) -> tuple[TikTokSimulator, DealposSimulator]:
+    """Start both simulators on free loopback ports (DealPOS in `dealpos_mode`)."""
     tiktok = defaults.tiktok_simulator(seed=seed)
-    dealpos = defaults.dealpos_simulator(seed=seed)
+    dealpos = defaults.dealpos_simulator(seed=seed, mode=dealpos_mode)
     tiktok.start()
     dealpos.start()
     return tiktok, dealpos
@@ -170,12 +173,18 @@ def start_webhooks(tiktok: TikTokSimulator, listen: str) -> WebhookSender:
 
 
 def run_sandbox(
-    state_dir: Path, *, seed: int | None = None, webhooks: bool = True, tamper: bool = False
+    state_dir: Path,
+    *,
+    seed: int | None = None,
+    webhooks: bool = True,
+    tamper: bool = False,
+    dealpos_mode: TenantMode | None = None,
 ) -> int:
     """Run simulators + generator + daemon until Ctrl-C; returns the exit code.
 
     `webhooks`: the simulator also pushes signed webhooks to the daemon (near real time).
     `tamper`: later, DealPOS is edited by hand, for `sync-job verify` to catch.
+    `dealpos_mode`: how the simulated DealPOS tenant behaves (renumbering, field names, delete).
     """
     from sync_job.service.daemon import (
         run_daemon,
@@ -183,7 +192,7 @@ def run_sandbox(
 
     state_dir = state_dir.resolve()
     fresh_state(state_dir)  # the simulators start empty: old state would only contradict them
-    tiktok, dealpos = start_simulators(seed or 0)
+    tiktok, dealpos = start_simulators(seed or 0, dealpos_mode)
     listen = f"127.0.0.1:{free_port()}" if webhooks else None
     sender = start_webhooks(tiktok, listen) if listen else None
     stop = threading.Event()

@@ -203,14 +203,31 @@ def run(ctx: click.Context) -> None:
     help="Once a few invoices exist, edit DealPOS by hand behind the job's back "
     "(to watch `sync-job verify` catch it).",
 )
+@click.option(
+    "--dealpos-mode",
+    default="default",
+    show_default=True,
+    help="How the simulated DealPOS tenant behaves: any of renumbering (its own INV/ numbers), "
+    "documented (Payment/Delivery field names), erase (delete erases), comma-separated.",
+)
 @click.pass_context
-def sandbox(
-    ctx: click.Context, state_dir: Path, seed: int | None, webhooks: bool, tamper: bool
+def sandbox(  # one parameter per option
+    ctx: click.Context,
+    state_dir: Path,
+    seed: int | None,
+    webhooks: bool,
+    tamper: bool,
+    dealpos_mode: str,
 ) -> None:
     """Start local TikTok Shop and DealPOS simulators and run the daemon against them."""
+    from sync_job.sandbox.invoices import TenantMode
     from sync_job.sandbox.runner import run_sandbox
 
-    ctx.exit(run_sandbox(state_dir, seed=seed, webhooks=webhooks, tamper=tamper))
+    try:
+        mode = TenantMode.parse(dealpos_mode)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--dealpos-mode") from exc
+    ctx.exit(run_sandbox(state_dir, seed=seed, webhooks=webhooks, tamper=tamper, dealpos_mode=mode))
 
 
 # Commands that live in modules of their own register here, one line each.

@@ -38,3 +38,17 @@ def test_soak_webhook_mode_200_orders_4_kills_mirror_is_exact(tmp_path: Path) ->
     hooks = report.webhooks
     assert hooks["sender dropped"] > 0 and hooks["sender duplicated"] > 0, figures
     assert hooks["daemon duplicate"] > 0 and hooks["inbox pushed"] > 0, figures
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("mode", ["renumbering", "documented,erase"])
+def test_soak_in_each_dealpos_tenant_mode(tmp_path: Path, mode: str) -> None:
+    """A shorter soak per tenant mode, same bar: no duplicate, none missing or wrong or lost."""
+    options = SoakOptions(orders=120, kills=3, seed=21, work_dir=tmp_path, dealpos_mode=mode)
+    report = run_soak(options)
+    figures = "\n".join(report.lines())
+    print(figures)
+    assert report.mirror.orders == 120, figures
+    assert report.ok, figures
+    assert not (report.mirror.duplicates or report.mirror.lost_cancellations), figures
+    assert report.dealpos_calls.get("lost_response", 0) > 0, figures

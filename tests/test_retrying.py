@@ -1,4 +1,4 @@
-"""call_retrying: the policy's exact attempts and waits, without tenacity on a first success."""
+"""The one retry policy: its exact attempts and waits, Retry-After honoured."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from tenacity import Retrying
 
 from sync_job.domain.errors import PermanentError, TransientError
-from sync_job.net.retrying import call_retrying, transient_retrying
+from sync_job.net.retrying import transient_retrying
 
 
 class Flaky:
@@ -33,7 +33,7 @@ def test_first_success_is_one_call_and_no_wait() -> None:
     """A call that succeeds at once is made once."""
     slept: list[float] = []
     fn = Flaky()
-    assert call_retrying(policy(slept), fn, "a") == "ok a"
+    assert policy(slept)(fn, "a") == "ok a"
     assert (fn.calls, slept) == (1, [])
 
 
@@ -41,7 +41,7 @@ def test_retries_follow_the_policy_after_a_first_failure() -> None:
     """Two transient failures then success: three calls, two waits honouring Retry-After."""
     slept: list[float] = []
     fn = Flaky(TransientError("busy", retry_after=7), TransientError("busy"))
-    assert call_retrying(policy(slept), fn, "b") == "ok b"
+    assert policy(slept)(fn, "b") == "ok b"
     assert fn.calls == 3 and len(slept) == 2 and slept[0] >= 7
 
 
@@ -52,7 +52,7 @@ def test_gives_up_after_max_attempts_with_the_last_error(attempts: int) -> None:
     errors = [TransientError(f"try {n}") for n in range(1, 6)]
     fn = Flaky(*errors)
     with pytest.raises(TransientError, match=f"try {attempts}"):
-        call_retrying(policy(slept, attempts), fn, "c")
+        policy(slept, attempts)(fn, "c")
     assert fn.calls == attempts and len(slept) == attempts - 1
 
 
@@ -61,5 +61,5 @@ def test_other_errors_are_never_retried() -> None:
     slept: list[float] = []
     fn = Flaky(TransientError("busy"), PermanentError("refused"))
     with pytest.raises(PermanentError):
-        call_retrying(policy(slept), fn, "d")
+        policy(slept)(fn, "d")
     assert fn.calls == 2 and len(slept) == 1

@@ -46,7 +46,7 @@ from sync_job.engine.config_refusal import config_refusal, open_config_items, st
 from sync_job.engine.recent import RecentOrders
 from sync_job.engine.record import ShopContext
 from sync_job.engine.resolve import InvoiceFinder, find_order_invoice, note_numbering
-from sync_job.net.retrying import call_retrying, transient_retrying
+from sync_job.net.retrying import transient_retrying
 from sync_job.state.attention import resolve_attention_ids
 from sync_job.state.store import LedgerRow, OutboxRow, Store
 
@@ -131,7 +131,6 @@ class Pusher:
             before_sleep=self._count_retry,
         )
         self.replanned: set[str] = set()  # orders whose outbox rows an adoption replaced
-        self._fresh_row: int | None = None  # the row whose in_doubt flag was just read
         self._config_items = open_config_items(store, ctx.shop_id)  # order id -> attention id
 
     def drain(self) -> PushTally:
@@ -179,9 +178,8 @@ class Pusher:
         except BadOrder as exc:  # the snapshot was recorded valid; only a damaged DB gets here
             self._quarantine(row, exc)
             return QUARANTINED
-        self._fresh_row = row.id
         try:
-            call_retrying(self._retrying, self._attempt, row, order)
+            self._retrying(self._attempt, row, order)
         except (PermanentError, InvoiceProblem) as exc:
             refused = config_refusal(self.ctx, row.action.kind, row.order_id, exc)
             if refused is not None:  # the config's fault: every order would be refused alike
@@ -211,10 +209,8 @@ class Pusher:
 
     def _attempt(self, row: OutboxRow, order: Order) -> None:
         """One try: look first if an earlier try may have applied, then call, then confirm."""
-        # The first try trusts the flag just read; a retry reads it again (the try may change it).
-        fresh, self._fresh_row = self._fresh_row == row.id, None
-        in_doubt = row.in_doubt if fresh else self.store.outbox_in_doubt(row.id)
-        if in_doubt and self._verify(row, order):
+        # Read at every try: an earlier try of this action may have sent it.
+        if self.store.outbox_in_doubt(row.id) and self._verify(row, order):
             return
         with self.store.transaction("mark in flight"):  # on disk before the call leaves
             self.store.mark_in_flight(row.id)

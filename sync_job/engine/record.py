@@ -114,12 +114,9 @@ def _record_page(
     tally = RecordTally(fetched=len(raws))
     ids = [oid for oid in (order_id_of(r) for r in raws) if oid]
     versions = store.get_order_versions(ctx.shop_id, ids)
-    # Orders new to the snapshot with nothing planned or pushed: replanning them reads nothing.
-    new = [oid for oid in ids if oid not in versions]  # none on a re-read overlap: no query
-    blank = set(new) - store.order_ids_with_state(ctx.shop_id, new)
     recorded: list[Order] = []
     for raw in raws:
-        _record_order(store, ctx, raw, versions, tally, recorded, blank)
+        _record_order(store, ctx, raw, versions, tally, recorded)
     return tally, recorded
 
 
@@ -136,7 +133,6 @@ def _record_order(
     versions: dict[str, tuple[int, str]],
     tally: RecordTally,
     recorded: list[Order],
-    blank: set[str],
 ) -> None:
     try:
         order = parse_order(raw)
@@ -160,8 +156,7 @@ def _record_order(
     versions[order.id] = (order.update_time, digest)
     recorded.append(order)
     tally.changed += 1
-    # The first copy of a blank order has no state to read; a second copy in the page does.
-    plan = replan_order(store, ctx, order, blank=previous is None and order.id in blank)
+    plan = replan_order(store, ctx, order)
     if plan is not None:
         tally.plans.append(plan)
 
@@ -189,13 +184,8 @@ def _utc(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def replan_order(
-    store: Store, ctx: ShopContext, order: Order, *, blank: bool = False
-) -> PlannedChange | None:
-    """Recompute an order's desired invoice and replace its unsent outbox rows with the new plan.
-
-    `blank`: the caller knows the order has neither a ledger row nor outbox rows (nothing to read).
-    """
+def replan_order(store: Store, ctx: ShopContext, order: Order) -> PlannedChange | None:
+    """Recompute an order's desired invoice and replace its unsent outbox rows with the new plan."""
     statuses = store.get_return_statuses(ctx.shop_id, order.id)
     desired = desired_state(
         order.status,
@@ -214,8 +204,8 @@ def replan_order(
         # Nothing in DealPOS while the status is unknown: not even calls an older copy planned.
         store.replace_outbox(ctx.shop_id, order.id, [], PENDING)
         return None
-    ledger = None if blank else store.get_ledger(ctx.shop_id, order.id)
-    rows = [] if blank else store.get_outbox_for_order(ctx.shop_id, order.id)
+    ledger = store.get_ledger(ctx.shop_id, order.id)
+    rows = store.get_outbox_for_order(ctx.shop_id, order.id)
     # Calls already sent (in flight) count as done: the pusher verifies them before anything else.
     known = project(
         ledger.state if ledger else NOTHING, [r.action for r in rows if r.state == IN_FLIGHT]
@@ -224,7 +214,7 @@ def replan_order(
     quarantined = [r for r in rows if r.state == QUARANTINED]
     state: OutboxState = QUARANTINED if quarantined and actions else PENDING
     error = quarantined[0].last_error if quarantined else None
-    store.replace_outbox(ctx.shop_id, order.id, actions, state, error, fresh=blank)
+    store.replace_outbox(ctx.shop_id, order.id, actions, state, error)
     if quarantined and not actions:
         store.resolve_attention(ctx.shop_id, "rejected", order.id)
     _check_manual_edits(store, ctx, order, known, desired, ledger.lines if ledger else None)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
 
 from tenacity import (
     RetryCallState,
@@ -23,9 +22,6 @@ class RetryConfig:
 
     max_attempts: int = 5
     max_backoff_seconds: float = 60.0
-
-
-T = TypeVar("T")
 
 
 def retry_wait(max_backoff: float) -> Callable[[RetryCallState], float]:
@@ -60,26 +56,3 @@ def transient_retrying(
         before_sleep=before_sleep,
         reraise=True,
     )
-
-
-def call_retrying(policy: Retrying, fn: Callable[..., T], *args: Any) -> T:
-    """`policy(fn, *args)`, skipping tenacity's bookkeeping when the first try succeeds.
-
-    Most calls succeed at once, and tenacity's per-call machinery costs more than the rest of
-    the pusher's own work on a call. A first try that fails with a retryable error is replayed
-    to the policy as its attempt 1 (without calling `fn` again), so the attempts, waits, hooks
-    and the error finally raised are exactly those of the policy alone.
-    """
-    try:
-        return fn(*args)
-    except TransientError as exc:  # the only class transient_retrying retries
-        first: TransientError | None = exc
-
-    def attempt(*call_args: Any) -> T:
-        nonlocal first
-        if first is not None:
-            replayed, first = first, None
-            raise replayed
-        return fn(*call_args)
-
-    return policy(attempt, *args)

@@ -509,18 +509,6 @@ class Store:
         )
         return {r["order_id"]: (r["update_time"], r["content_hash"]) for r in rows}
 
-    def order_ids_with_state(self, shop_id: str, order_ids: list[str]) -> set[str]:
-        """The ids among `order_ids` that have a ledger row or outbox rows."""
-        if not order_ids:
-            return set()
-        marks = ",".join("?" * len(order_ids))
-        rows = self.db.execute(
-            f"SELECT order_id FROM ledger WHERE shop_id = ? AND order_id IN ({marks}) UNION "
-            f"SELECT order_id FROM outbox WHERE shop_id = ? AND order_id IN ({marks})",
-            (shop_id, *order_ids, shop_id, *order_ids),
-        ).fetchall()
-        return {r[0] for r in rows}
-
     def record_order(
         self,
         shop_id: str,
@@ -671,18 +659,12 @@ class Store:
         actions: list[Action],
         state: OutboxState,
         last_error: str | None = None,
-        *,
-        fresh: bool = False,
     ) -> None:
-        """Swap an order's not-yet-sent actions (pending/quarantined) for a fresh plan.
-
-        `fresh`: the order has no outbox rows yet, so there is nothing to delete first.
-        """
-        if not fresh:
-            self.db.execute(
-                "DELETE FROM outbox WHERE shop_id = ? AND order_id = ? AND state != 'in_flight'",
-                (shop_id, order_id),
-            )
+        """Swap an order's not-yet-sent actions (pending/quarantined) for a new plan."""
+        self.db.execute(
+            "DELETE FROM outbox WHERE shop_id = ? AND order_id = ? AND state != 'in_flight'",
+            (shop_id, order_id),
+        )
         now = self.now()
         for action in actions:
             self.db.execute(

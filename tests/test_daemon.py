@@ -13,9 +13,9 @@ import pytest
 from structlog.testing import capture_logs
 
 from sync_job.dealpos.stats import CallStats
-from sync_job.domain.errors import TransientError
+from sync_job.domain.errors import Stopped, TransientError
 from sync_job.domain.model import Window
-from sync_job.engine.cycle import CycleResult, Stopped
+from sync_job.engine.cycle import CycleResult
 from sync_job.service import daemon as daemon_module
 from sync_job.service.app import App
 from sync_job.service.daemon import Daemon, is_auth_failure, status_line

@@ -99,3 +99,7 @@ class ConfigRefused(PermanentError):
     def __init__(self, message: str, *, key: str) -> None:
         super().__init__(message)
         self.key = key
+
+
+class Stopped(SyncError):
+    """A stop was requested (SIGTERM/SIGINT): the run ends at its next safe point."""

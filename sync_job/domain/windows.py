@@ -9,6 +9,9 @@ from zoneinfo import ZoneInfo
 
 from sync_job.domain.model import Window
 
+# The two streams a shop is read by, each with its own cursor.
+STREAMS = ("orders", "returns")
+
 
 @dataclass(frozen=True)
 class WindowRules:

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import structlog
 
-from sync_job.domain.errors import AuthError, RemoteError, SyncError
+from sync_job.domain.errors import AuthError, RemoteError, Stopped
 from sync_job.domain.flow import Mode
 from sync_job.domain.model import Window
 from sync_job.domain.windows import WindowRules, cursor_windows
@@ -38,7 +38,6 @@ from sync_job.tiktok.client import Page
 
 log = structlog.get_logger(__name__)
 
-STREAMS = ("orders", "returns")
 RENEW_EVERY_SECONDS = 5.0  # push heartbeat: far below the lock's lease
 
 
@@ -48,10 +47,6 @@ class TikTokApi(Protocol):
     def iter_orders(self, shop_cipher: str, window: Window) -> Iterator[Page]: ...
     def iter_returns(self, shop_cipher: str, window: Window) -> Iterator[Page]: ...
     def fetch_orders(self, shop_cipher: str, ids: Sequence[str]) -> list[dict[str, Any]]: ...
-
-
-class Stopped(SyncError):
-    """A stop was requested (SIGTERM/SIGINT) between two pages."""
 
 
 @dataclass

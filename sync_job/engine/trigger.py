@@ -14,7 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 import structlog
 
-from sync_job.engine.cycle import Cycle, CycleDeps, CycleResult, Stopped
+from sync_job.domain.errors import Stopped
+from sync_job.engine.cycle import Cycle, CycleDeps, CycleResult
 from sync_job.engine.record import ShopContext, record_orders
 from sync_job.state import inbox
 from sync_job.state.inbox import InboxRow

@@ -29,8 +29,8 @@ from apscheduler.events import EVENT_SCHEDULER_STARTED, SchedulerEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from sync_job.domain.errors import StateError
-from sync_job.engine.cycle import CycleResult, Stopped
+from sync_job.domain.errors import StateError, Stopped
+from sync_job.engine.cycle import CycleResult
 from sync_job.service.app import App
 from sync_job.service.config import Config
 from sync_job.service.inbox_worker import InboxWorker

@@ -26,7 +26,8 @@ from wsgiref.simple_server import WSGIServer
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest, start_http_server
 
-from sync_job.engine.cycle import STREAMS, CycleResult
+from sync_job.domain.windows import STREAMS
+from sync_job.engine.cycle import CycleResult
 from sync_job.engine.verify import KINDS
 from sync_job.service.config import Config
 from sync_job.state.inbox import webhook_health

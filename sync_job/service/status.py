@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sync_job.engine.cycle import STREAMS
+from sync_job.domain.windows import STREAMS
 from sync_job.service.config import ShopConfig, WebhookConfig
 from sync_job.state.inbox import webhook_health
 from sync_job.state.store import Store

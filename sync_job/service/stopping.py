@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
-from sync_job.engine.cycle import Stopped
+from sync_job.domain.errors import Stopped
 
 # A wait with at most this left when the stop comes is finished (the call after it is the one
 # "in flight"); a longer one ends at once.

@@ -201,7 +201,7 @@ class Metrics:
         self.attention.labels(shop_id).set(len(store.open_attention(shop_id)))
         for stream in STREAMS:
             self._note_cursor(shop_id, stream, store.get_cursor(shop_id, stream))
-        finished = last_success(store, shop_id)
+        finished = store.last_success(shop_id)
         if finished is not None:
             self.last_success.labels(shop_id).set(finished)
         self.observe_verify(last_verify(store, shop_id))
@@ -230,16 +230,6 @@ class Metrics:
     def set_auth_failures(self, shop_id: str, count: int) -> None:
         """Record how many cycles in a row failed on authentication."""
         self.auth_failures.labels(shop_id).set(count)
-
-
-def last_success(store: Store, shop_id: str) -> float | None:
-    """Unix time the shop's newest successful run finished, from the runs table; None if never."""
-    row = store.db.execute(
-        "SELECT MAX(finished_at) FROM runs WHERE shop_id = ? AND status = 'ok'", (shop_id,)
-    ).fetchone()
-    if row is None or row[0] is None:
-        return None
-    return datetime.fromisoformat(str(row[0])).timestamp()
 
 
 class MetricsServer:

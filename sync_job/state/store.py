@@ -834,6 +834,15 @@ class Store:
             (self.now(), status, jsonutil.dumps(counts), error, run_id),
         )
 
+    def last_success(self, shop_id: str) -> float | None:
+        """Unix time the shop's newest successful run finished; None if it never had one."""
+        row = self.db.execute(
+            "SELECT MAX(finished_at) FROM runs WHERE shop_id = ? AND status = 'ok'", (shop_id,)
+        ).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return datetime.fromisoformat(str(row[0])).timestamp()
+
     def last_run(self, shop_id: str) -> dict[str, Any] | None:
         """The newest run of a shop."""
         row = self._one(

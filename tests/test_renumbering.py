@@ -16,7 +16,7 @@ from sync_job.engine.push import Pusher
 from sync_job.engine.record import ShopContext, record_orders
 from sync_job.state.store import Store
 from sync_job.state.tenant import record_tenant_finding, tenant_findings
-from tests.factories import BASE_TIME, SETTINGS, SETTLE_SECONDS, order
+from tests.factories import BASE_TIME, SETTINGS, SETTLE_SECONDS, line, order
 from tests.fakes import FakeDealpos
 
 SHOP = "shop-renumber"
@@ -117,3 +117,20 @@ def test_a_lost_delete_the_tenant_erased_counts_as_done(store: Store) -> None:
     assert ledger is not None and ledger.state.record == "recycled"
     assert store.outbox_counts(SHOP) == {"pending": 0, "in_flight": 0, "quarantined": 0}
     assert [a for a in store.open_attention(SHOP) if a["kind"] == "rejected"] == []
+
+
+def test_a_manual_edit_item_names_the_number_dealpos_gave(store: Store) -> None:
+    """A line cancelled after the invoice was made: the item names INV/00001, not our Number."""
+    o = order("AWAITING_SHIPMENT", order_id="906", lines=[line("SKU-A"), line("SKU-B")])
+    dp = FakeDealpos(renumber=True)
+    record_orders(store, CTX, [o])
+    drain(store, dp)
+    later = order(
+        "AWAITING_SHIPMENT",
+        order_id="906",
+        lines=[line("SKU-A"), line("SKU-B", status="CANCELLED")],
+        update_time=o["update_time"] + 5,
+    )
+    record_orders(store, CTX, [later])
+    items = [a for a in store.open_attention(SHOP) if a["kind"] == "partial_cancel"]
+    assert len(items) == 1 and "from invoice INV/00001" in items[0]["message"]

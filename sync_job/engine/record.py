@@ -27,7 +27,7 @@ from sync_job.domain.invoice import InvoiceSettings, line_summary
 from sync_job.domain.orders import BadOrder, Order, Return, order_id_of, parse_order, parse_return
 from sync_job.domain.outbox import IN_FLIGHT, PENDING, QUARANTINED, OutboxState
 from sync_job.engine.recent import RecentOrders
-from sync_job.state.store import Store
+from sync_job.state.store import LedgerRow, Store
 
 RAW_EXCERPT = 2000  # how much of a malformed payload an attention item keeps
 
@@ -217,7 +217,7 @@ def replan_order(store: Store, ctx: ShopContext, order: Order) -> PlannedChange 
     store.replace_outbox(ctx.shop_id, order.id, actions, state, error)
     if quarantined and not actions:
         store.resolve_attention(ctx.shop_id, "rejected", order.id)
-    _check_manual_edits(store, ctx, order, known, desired, ledger.lines if ledger else None)
+    _check_manual_edits(store, ctx, order, known, desired, ledger)
     return PlannedChange(order.id, known, desired, tuple(actions))
 
 
@@ -227,9 +227,10 @@ def _check_manual_edits(
     order: Order,
     known: InvoiceState,
     desired: InvoiceState,
-    invoiced_lines: dict[str, int] | None,
+    ledger: LedgerRow | None,
 ) -> None:
     """Raise attention items the API cannot fix: late line cancels, paid then cancelled."""
+    invoiced_lines = ledger.lines if ledger else None
     if known.record != "active":
         return
     if desired.record == "recycled" and known.payment == "Paid":
@@ -252,7 +253,8 @@ def _check_manual_edits(
                 "partial_cancel",
                 order.id,
                 f"order {order.id}: lines cancelled after the invoice was made; "
-                f"remove {text} from invoice {ctx.settings.number_for(order.id)} "
+                f"remove {text} from invoice "
+                f"{ledger.number if ledger else ctx.settings.number_for(order.id)} "
                 "by hand",
             )
 

@@ -134,3 +134,23 @@ def test_a_manual_edit_item_names_the_number_dealpos_gave(store: Store) -> None:
     record_orders(store, CTX, [later])
     items = [a for a in store.open_attention(SHOP) if a["kind"] == "partial_cancel"]
     assert len(items) == 1 and "from invoice INV/00001" in items[0]["message"]
+
+
+def test_a_create_not_found_on_a_renumbering_tenant_waits_before_creating_again(
+    tmp_path: Path,
+) -> None:
+    """No 409 protects a renumbering tenant from a slow create landing late: the job creates
+    again only once the create can no longer land (the settle time), never at once."""
+    path = tmp_path / "sync.db"
+    now = [BASE_TIME + 120.0]
+    store = Store.open(path, clock=lambda: now[0])
+    record_tenant_finding(store, "numbering", "renumbers", "probe")
+    dp = FakeDealpos(renumber=True)
+    dp.script["create"].append((OutcomeUnknown("read timed out"), False))  # never applied
+    record_orders(store, CTX, [order("AWAITING_SHIPMENT", order_id="907")])
+    drain(store, dp)
+    assert dp.calls.count("create") == 1 and dp.invoices == {}  # not created again yet
+    assert store.outbox_counts(SHOP)["in_flight"] == 1
+    now[0] += SETTLE_SECONDS + 1
+    drain(store, dp)
+    assert dp.calls.count("create") == 2 and list(dp.invoices) == ["INV/00001"]

@@ -49,6 +49,7 @@ from sync_job.engine.resolve import InvoiceFinder, find_order_invoice, note_numb
 from sync_job.net.retrying import transient_retrying
 from sync_job.state.attention import resolve_attention_ids
 from sync_job.state.store import LedgerRow, OutboxRow, Store
+from sync_job.state.tenant import renumbers
 
 log = structlog.get_logger(__name__)
 
@@ -330,13 +331,14 @@ class Pusher:
         """
         rest = self._later_actions(row)
         plan = plan_actions(NOTHING, project(apply_action(NOTHING, row.action), rest))
+        # A slow create may still land. A plan without a create is only safe once it can no
+        # longer; one that creates again is safe at once where a late landing meets it as a 409,
+        # but a renumbering tenant answers no 409: there a second create would be a duplicate.
+        if renumbers(self.store) or not any(a.kind == "create" for a in plan):
+            self._wait_out_a_late_create(row)
         if plan == [row.action] and not rest:
             self.store.mark_not_sent(row.id, "looked up: not created yet")
             return False
-        if not any(a.kind == "create" for a in plan):
-            # No invoice wanted any more: only safe once a slow create can no longer land. (A
-            # plan that still creates is safe at once: a late landing meets it as a 409.)
-            self._wait_out_a_late_create(row)
         with self.store.transaction("re-plan a create that never landed"):
             self._replace_plan(row, plan)
         log.info(

@@ -201,6 +201,18 @@ def test_rejected_create_is_quarantined_and_retry_redrives_it(store: Store) -> N
     assert f"TT-{bad['id']}" in dp.invoices
 
 
+def test_a_refused_virtual_bundle_says_dealpos_needs_a_composite_variant(store: Store) -> None:
+    """A bundle line carries the bundle's own SKU: the attention item says what DealPOS needs."""
+    dp = FakeDealpos(known_skus={"A"})
+    bundle = {**line("GIFTSET"), "combined_listing_skus": [{"seller_sku": "A", "sku_count": 2}]}
+    record_orders(store, REALTIME, [order(lines=[bundle, line("A")])])
+    push(store, dp)
+    message = store.open_attention("shop1")[0]["message"]
+    assert "Variant code 'GIFTSET' not found" in message
+    assert "GIFTSET is a TikTok virtual bundle (A x2)" in message
+    assert "Composite variant with code GIFTSET" in message
+
+
 def test_lost_create_answer_is_looked_up_before_repeating(store: Store) -> None:
     """A create applied but unanswered is found by number: no second create, no duplicate."""
     dp = FakeDealpos()

@@ -42,6 +42,7 @@ from sync_job.domain.invoice import (
 )
 from sync_job.domain.orders import BadOrder, Order, parse_order
 from sync_job.domain.outbox import ACTIONABLE, DONE, LEFT, PENDING, QUARANTINED, STOP, PushOutcome
+from sync_job.domain.rejections import bundle_hint
 from sync_job.engine.config_refusal import config_refusal, open_config_items, stop_for_config
 from sync_job.engine.recent import RecentOrders
 from sync_job.engine.record import ShopContext
@@ -187,7 +188,7 @@ class Pusher:
                 stop_for_config(self.store, self.ctx, row, refused)
                 self.tally.config_refused = refused
                 return STOP
-            self._quarantine(row, exc)
+            self._quarantine(row, exc, order)
             return QUARANTINED
         except TransientError as exc:
             self.tally.left_pending += 1
@@ -401,8 +402,11 @@ class Pusher:
         self.replanned.add(row.order_id)
         self.store.replace_outbox(self.ctx.shop_id, row.order_id, plan, PENDING)
 
-    def _quarantine(self, row: OutboxRow, exc: Exception) -> None:
+    def _quarantine(self, row: OutboxRow, exc: Exception, order: Order | None = None) -> None:
         message = f"order {row.order_id}: DealPOS refused {row.action.kind}: {exc}"
+        hint = bundle_hint(order, str(exc), self.ctx.settings.sku_map) if order else None
+        if hint:  # a virtual bundle's code: say what DealPOS needs, not just "unknown variant"
+            message += f" ({hint})"
         with self.store.transaction("quarantine an action"):
             self.store.quarantine(row, str(exc))
             self.store.raise_attention(

@@ -276,6 +276,19 @@ class App:
         self, first: date, last: date | None, shop_id: str | None, *, dry_run: bool = False
     ) -> list[CycleResult]:
         """The seed's "manual download": re-read a date range and settle completed orders."""
+        return self._run_range(first, last, shop_id, "download", dry_run=dry_run)
+
+    def run_refresh(self, first: date, shop_id: str | None) -> list[CycleResult]:
+        """`verify --refresh`: re-read orders updated since `first` and record them, no push.
+
+        Real-time mode (nothing is settled) and the daemon's cursors stay as they were.
+        """
+        return self._run_range(first, None, shop_id, "realtime", push=False)
+
+    def _run_range(
+        self, first: date, last: date | None, shop_id: str | None, mode: Mode, **cycle: bool
+    ) -> list[CycleResult]:
+        """One cycle per shop over a fixed date range (never the cursors)."""
         start, end = day_bounds(first, last, self.config.sync.tz, int(self.clock()))
         windows = list(range_windows(start, end, self.config.sync.max_window_seconds))
         deps = self.deps()
@@ -283,26 +296,8 @@ class App:
             shop_id,
             lambda shop: Cycle(
                 deps,
-                shop_context(self.config, shop, "download"),
-                dry_run=dry_run,
+                shop_context(self.config, shop, mode),
                 range_windows=dict.fromkeys(STREAMS, windows),
-            ),
-        )
-
-    def run_refresh(self, first: date, shop_id: str | None) -> list[CycleResult]:
-        """`verify --refresh`: re-read orders updated since `first` and record them, no push.
-
-        Real-time mode (nothing is settled) and the daemon's cursors stay as they were.
-        """
-        start, end = day_bounds(first, None, self.config.sync.tz, int(self.clock()))
-        windows = list(range_windows(start, end, self.config.sync.max_window_seconds))
-        deps = self.deps()
-        return self._run_shops(
-            shop_id,
-            lambda shop: Cycle(
-                deps,
-                shop_context(self.config, shop, "realtime"),
-                range_windows=dict.fromkeys(STREAMS, windows),
-                push=False,
+                **cycle,
             ),
         )

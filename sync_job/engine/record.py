@@ -184,15 +184,20 @@ def _utc(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def replan_order(store: Store, ctx: ShopContext, order: Order) -> PlannedChange | None:
-    """Recompute an order's desired invoice and replace its unsent outbox rows with the new plan."""
+def desired_for(store: Store, ctx: ShopContext, order: Order) -> InvoiceState | None:
+    """The invoice a recorded order should have now, given its recorded returns (None: unknown)."""
     statuses = store.get_return_statuses(ctx.shop_id, order.id)
-    desired = desired_state(
+    return desired_state(
         order.status,
         has_active_return=any(is_active_return(s) for s in statuses),
         mode=ctx.mode,
         settle_always=ctx.settle_always,
     )
+
+
+def replan_order(store: Store, ctx: ShopContext, order: Order) -> PlannedChange | None:
+    """Recompute an order's desired invoice and replace its unsent outbox rows with the new plan."""
+    desired = desired_for(store, ctx, order)
     if desired is None:
         store.raise_attention(
             ctx.shop_id,

@@ -15,14 +15,12 @@ from sync_job.domain.errors import SyncError
 from sync_job.domain.flow import (
     NOTHING,
     InvoiceState,
-    desired_state,
-    is_active_return,
     plan_actions,
     project,
 )
 from sync_job.domain.invoice import InvoiceProblem, expected_total, line_summary
 from sync_job.domain.orders import BadOrder, Order, parse_order
-from sync_job.engine.record import ShopContext
+from sync_job.engine.record import ShopContext, desired_for
 from sync_job.engine.verify import Expected, Finding, Seen, count_by_kind, find_drift, is_drift
 from sync_job.state.store import Store
 
@@ -125,13 +123,7 @@ def day_range(first: date, last: date, ctx: ShopContext) -> tuple[int, int]:
 
 def expect_order(store: Store, ctx: ShopContext, order: Order) -> Expected | None:
     """What DealPOS should show for one order now (None: unknown status, nothing to check)."""
-    statuses = store.get_return_statuses(ctx.shop_id, order.id)
-    desired = desired_state(
-        order.status,
-        has_active_return=any(is_active_return(s) for s in statuses),
-        mode=ctx.mode,
-        settle_always=ctx.settle_always,
-    )
+    desired = desired_for(store, ctx, order)
     if desired is None:
         return None
     ledger = store.get_ledger(ctx.shop_id, order.id)

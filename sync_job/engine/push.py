@@ -352,7 +352,8 @@ class Pusher:
     def _wait_out_a_late_create(self, row: OutboxRow) -> None:
         """Raise TransientError (look again later) while the create may still be landing."""
         sent = self.store.outbox_updated_at(row.id)
-        age = self.store.clock() - sent if sent is not None else self.create_settle_seconds
+        # Stored in whole seconds: count from the end of that second, never from its start.
+        age = self.store.clock() - sent - 1 if sent is not None else self.create_settle_seconds
         if age < self.create_settle_seconds:
             raise TransientError(
                 f"create of invoice {self.ctx.settings.number_for(row.order_id)} sent "

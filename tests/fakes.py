@@ -11,7 +11,7 @@ from sync_job.domain.invoice import InvoiceDraft
 
 
 class FakeDealpos:
-    """Implements the DealposApi protocol over a dict; `script` queues failures per method.
+    """DealposApi (sync_job.engine.ports) over a dict; `script` queues failures per method.
 
     A scripted entry is (exception, applied): the exception is raised, after applying the call
     when `applied` is True (a response lost on the way back).

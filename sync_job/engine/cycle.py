@@ -20,8 +20,9 @@ from sync_job.domain.flow import Mode
 from sync_job.domain.model import Window
 from sync_job.domain.windows import WindowRules, cursor_windows
 from sync_job.engine.budget import BudgetSpent, RunBudget
+from sync_job.engine.ports import DealposApi
 from sync_job.engine.progress import NullProgress, Progress
-from sync_job.engine.push import DealposApi, Pusher, PushTally
+from sync_job.engine.push import Pusher, PushTally
 from sync_job.engine.recent import RecentOrders
 from sync_job.engine.record import (
     PlannedChange,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 import structlog
 from tenacity import RetryCallState
@@ -33,7 +32,6 @@ from sync_job.domain.flow import (
     project,
 )
 from sync_job.domain.invoice import (
-    InvoiceDraft,
     InvoiceProblem,
     draft_invoice,
     line_summary,
@@ -44,9 +42,10 @@ from sync_job.domain.orders import BadOrder, Order, parse_order
 from sync_job.domain.outbox import ACTIONABLE, DONE, LEFT, PENDING, QUARANTINED, STOP, PushOutcome
 from sync_job.domain.rejections import bundle_hint
 from sync_job.engine.config_refusal import config_refusal, open_config_items, stop_for_config
+from sync_job.engine.ports import DealposApi
 from sync_job.engine.recent import RecentOrders
 from sync_job.engine.record import ShopContext
-from sync_job.engine.resolve import InvoiceFinder, find_order_invoice, note_numbering
+from sync_job.engine.resolve import find_order_invoice, note_numbering
 from sync_job.net.retrying import transient_retrying
 from sync_job.state.attention import resolve_attention_ids
 from sync_job.state.store import LedgerRow, OutboxRow, Store
@@ -56,17 +55,6 @@ log = structlog.get_logger(__name__)
 
 BATCH = 200
 GIVE_UP_AFTER = 3  # consecutive actions left pending: DealPOS is down, stop pushing this run
-
-
-class DealposApi(InvoiceFinder, Protocol):
-    """The DealPOS calls the pusher makes (sync_job.dealpos.client.DealposClient)."""
-
-    def create_invoice(self, draft: InvoiceDraft) -> CreatedInvoice: ...
-    def send_invoice(self, outlet: str, number: str, date: str) -> None: ...
-    def pay_in_full(self, outlet: str, number: str, date: str, method: str, note: str) -> None: ...
-    def delete_invoice(
-        self, outlet: str, number: str, *, invoice_id: str | None = None
-    ) -> None: ...
 
 
 @dataclass

@@ -11,33 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Protocol
 
 from sync_job.dealpos.wire import InvoiceView
 from sync_job.domain.invoice import invoice_date
 from sync_job.domain.orders import Order
+from sync_job.engine.ports import LIST_PAGE, InvoiceFinder
 from sync_job.engine.record import ShopContext
 from sync_job.state import tenant
 from sync_job.state.store import LedgerRow, Store
 
-LIST_PAGE = 100  # the invoice list's largest page (dealpos.md)
 LIST_PAGES_MAX = 50  # 5,000 invoices of one tag in three days: more means something is wrong
-
-
-class InvoiceFinder(Protocol):
-    """The DealPOS lookups resolving needs (sync_job.dealpos.client.DealposClient)."""
-
-    def find_invoice(self, outlet: str, number: str) -> InvoiceView | None: ...
-    def find_invoice_by_id(self, invoice_id: str) -> InvoiceView | None: ...
-    def list_invoices(
-        self,
-        outlet: str,
-        tag: str,
-        start_date: str,
-        end_date: str,
-        page_number: int,
-        page_size: int = LIST_PAGE,
-    ) -> list[InvoiceView]: ...
 
 
 @dataclass(frozen=True)

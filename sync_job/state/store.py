@@ -376,12 +376,6 @@ class Store:
         migrations.apply(db)
         return cls(db, clock=clock)
 
-    def copy_to_memory(self) -> Store:
-        """A private in-memory copy, for dry runs that must change nothing."""
-        target = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
-        self.db.conn.backup(target)
-        return Store(sqlite_utils.Database(target), clock=self.clock)
-
     def close(self) -> None:
         """Close the connection."""
         self.db.close()

@@ -23,7 +23,8 @@ import sqlite_utils
 from sync_job.sandbox.faults import FaultConfig
 from sync_job.sandbox.generator import LifecycleGenerator
 from sync_job.state.locks import STALE_SECONDS, LockBusy, ShopLock
-from sync_job.state.store import Store, migrations
+from sync_job.state.migrations import migrations
+from sync_job.state.store import Store
 from tests.e2e.conftest import SECRETS, SHOP, Sandbox, past_clock, running_sandbox
 
 BUSY = "another run holds this shop"

@@ -86,7 +86,7 @@ def test_state_file_from_a_newer_version_is_refused_by_name(
     tmp_path: Path, how: str, args: list[str]
 ) -> None:
     """A newer schema (user_version above ours, or a migration we do not know) is refused."""
-    from sync_job.state.store import schema_version
+    from sync_job.state.migrations import schema_version
 
     config = write_config(tmp_path)
     path = tmp_path / "state" / "sync.db"
@@ -108,7 +108,7 @@ def test_state_file_from_a_newer_version_is_refused_by_name(
 
 def test_migrating_sets_the_schema_version(tmp_path: Path) -> None:
     """Every file this version opens carries its schema version."""
-    from sync_job.state.store import schema_version
+    from sync_job.state.migrations import schema_version
 
     path = tmp_path / "sync.db"
     Store.open(path).close()

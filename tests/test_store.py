@@ -30,6 +30,32 @@ def test_migrations_are_idempotent(tmp_path: Path) -> None:
     assert rows.fetchone() == (applied, applied) and applied >= 1
 
 
+# What files written by released versions record as applied: a rename would re-run a migration.
+RELEASED_MIGRATIONS = [
+    "m001_initial",
+    "m002_verify_runs",
+    "m003_webhook_inbox",
+    "m004_page_indexes",
+    "m005_token_seed",
+    "m006_variant_cache",
+    "m007_maintenance",
+    "m008_page_indexes_by_time",
+    "m009_shared_quota",
+    "m010_tenant_findings",
+    "m011_verify_requests",
+]
+
+
+def test_released_migrations_keep_their_names_and_order(tmp_path: Path) -> None:
+    """A new file records the released migrations under the same set and names, in order."""
+    store = Store.open(tmp_path / "a.db")
+    rows = store.db.execute(
+        "SELECT migration_set, name FROM _sqlite_migrations ORDER BY rowid"
+    ).fetchall()
+    assert {row[0] for row in rows} == {"sync_job"}
+    assert [row[1] for row in rows][: len(RELEASED_MIGRATIONS)] == RELEASED_MIGRATIONS
+
+
 def test_cursor_never_moves_backwards(store: Store) -> None:
     """advance_cursor keeps the larger position."""
     assert store.get_cursor("s", "orders") is None

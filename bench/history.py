@@ -21,7 +21,7 @@ from bench.report import Line, median, ratio
 from sync_job.domain import jsonutil
 from sync_job.sandbox.tiktok_sim import TikTokSimulator
 from sync_job.service.config import Config
-from sync_job.state.store import iso_now
+from sync_job.state.db import iso_now
 
 TARGET = 1.2
 RECENT = 300  # orders in the window each run re-reads (3 pages)

@@ -19,8 +19,9 @@ from bench.report import Line
 from sync_job.domain import jsonutil
 from sync_job.sandbox.catalogue import CATALOGUE
 from sync_job.sandbox.orders import new_order, set_status
+from sync_job.state.db import iso_now
 from sync_job.state.retention import RetentionPolicy, apply_retention_if_due
-from sync_job.state.store import Store, iso_now
+from sync_job.state.store import Store
 
 DAY = 86400
 START = 1_767_225_600  # 2026-01-01 UTC

@@ -13,8 +13,9 @@ from sync_job.domain.flow import Action
 from sync_job.domain.orders import parse_order, slim_order
 from sync_job.sandbox.catalogue import CATALOGUE
 from sync_job.sandbox.orders import new_order, set_status
+from sync_job.state.db import iso_now
 from sync_job.state.retention import RetentionPolicy, apply_retention, apply_retention_if_due
-from sync_job.state.store import Store, iso_now
+from sync_job.state.store import Store
 from tests.test_cli import write_config
 
 DAY = 86400

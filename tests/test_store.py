@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from sync_job.domain.model import Tokens
+from sync_job.state.db import NestedUnitError
 from sync_job.state.locks import LockBusy, ShopLock
-from sync_job.state.store import NestedUnitError, Store
+from sync_job.state.store import Store
 
 
 @pytest.fixture

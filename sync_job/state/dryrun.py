@@ -13,7 +13,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from sync_job.state.store import NestedUnitError, Store
+from sync_job.state.db import NestedUnitError
+from sync_job.state.store import Store
 
 
 class RolledBackStore(Store):

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from sync_job.domain import jsonutil
 from sync_job.domain.orders import slim_order
-from sync_job.state.store import Store, iso_now
+from sync_job.state.db import iso_now
+from sync_job.state.store import Store
 
 TASK = "retention"
 EVERY_SECONDS = 86400.0

@@ -16,11 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from sync_job.domain import jsonutil
-from sync_job.domain.flow import Action, InvoiceState
+from sync_job.domain.flow import Action
 from sync_job.domain.model import Tokens
 from sync_job.domain.outbox import OUTBOX_STATES, OutboxState, outbox_state
 from sync_job.state import tokens
+from sync_job.state.ledger import LedgerRow, LedgerTable
 from sync_job.state.snapshot import SnapshotTables
+
+# The row types live with their tables; callers may import them from here, with Store.
+__all__ = ["LedgerRow", "OutboxRow", "Store"]
 
 
 @dataclass(frozen=True)
@@ -37,17 +41,7 @@ class OutboxRow:
     last_error: str | None
 
 
-@dataclass(frozen=True)
-class LedgerRow:
-    """What DealPOS has for one order, as far as this job knows."""
-
-    number: str
-    invoice_id: str | None
-    state: InvoiceState
-    lines: dict[str, int] | None
-
-
-class Store(SnapshotTables):
+class Store(SnapshotTables, LedgerTable):
     """Typed access to the state database."""
 
     # -- tokens (the TikTok TokenStore protocol) ------------------------------------------------
@@ -109,43 +103,6 @@ class Store(SnapshotTables):
             "INSERT INTO cursors VALUES (?, ?, ?, ?) ON CONFLICT (shop_id, stream) DO UPDATE SET "
             "position = MAX(position, excluded.position), updated_at = excluded.updated_at",
             (shop_id, stream, position, self.now()),
-        )
-
-    # -- ledger -----------------------------------------------------------------------------------
-
-    def get_ledger(self, shop_id: str, order_id: str) -> LedgerRow | None:
-        """What DealPOS has for an order, or None when no invoice was ever confirmed."""
-        row = self._one(
-            "SELECT * FROM ledger WHERE shop_id = ? AND order_id = ?", (shop_id, order_id)
-        )
-        if row is None:
-            return None
-        state = InvoiceState(row["record"], row["fulfillment"], row["payment"])
-        lines = jsonutil.loads(row["lines"]) if row["lines"] else None
-        return LedgerRow(row["number"], row["invoice_id"], state, lines)
-
-    def put_ledger(self, shop_id: str, order_id: str, row: LedgerRow) -> None:
-        """Record what DealPOS now has for an order."""
-        lines = jsonutil.dumps(row.lines) if row.lines is not None else None
-        self.db.execute(
-            "INSERT OR REPLACE INTO ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                shop_id,
-                order_id,
-                row.number,
-                row.invoice_id,
-                row.state.record,
-                row.state.fulfillment,
-                row.state.payment,
-                lines,
-                self.now(),
-            ),
-        )
-
-    def drop_ledger(self, shop_id: str, order_id: str) -> None:
-        """Forget an order's invoice: DealPOS no longer has it at all (verify found it missing)."""
-        self.db.execute(
-            "DELETE FROM ledger WHERE shop_id = ? AND order_id = ?", (shop_id, order_id)
         )
 
     # -- outbox -----------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +17,14 @@ from sync_job.domain.model import Tokens
 from sync_job.state import tokens
 from sync_job.state.ledger import LedgerRow, LedgerTable
 from sync_job.state.outbox import OutboxRow, OutboxTable
+from sync_job.state.runs import RunTables
 from sync_job.state.snapshot import SnapshotTables
 
 # The row types live with their tables (ledger.py, outbox.py); callers import them from here too.
 __all__ = ["LedgerRow", "OutboxRow", "Store"]
 
 
-class Store(SnapshotTables, LedgerTable, OutboxTable):
+class Store(SnapshotTables, LedgerTable, OutboxTable, RunTables):
     """Typed access to the state database."""
 
     # -- tokens (the TikTok TokenStore protocol) ------------------------------------------------
@@ -71,23 +71,6 @@ class Store(SnapshotTables, LedgerTable, OutboxTable):
         row = self.db.execute("PRAGMA database_list").fetchone()
         return Store.open(Path(row[2]), clock=self.clock) if row and row[2] else self
 
-    # -- cursors ----------------------------------------------------------------------------------
-
-    def get_cursor(self, shop_id: str, stream: str) -> int | None:
-        """The cursor of one stream (Unix seconds), or None before the first run."""
-        row = self._one(
-            "SELECT position FROM cursors WHERE shop_id = ? AND stream = ?", (shop_id, stream)
-        )
-        return None if row is None else int(row["position"])
-
-    def advance_cursor(self, shop_id: str, stream: str, position: int) -> None:
-        """Move a cursor forward to `position`; it never moves backwards."""
-        self.db.execute(
-            "INSERT INTO cursors VALUES (?, ?, ?, ?) ON CONFLICT (shop_id, stream) DO UPDATE SET "
-            "position = MAX(position, excluded.position), updated_at = excluded.updated_at",
-            (shop_id, stream, position, self.now()),
-        )
-
     # -- attention --------------------------------------------------------------------------------
 
     def raise_attention(
@@ -131,49 +114,3 @@ class Store(SnapshotTables, LedgerTable, OutboxTable):
             (shop_id,),
         )
         return [dict(r) for r in rows]
-
-    # -- runs -------------------------------------------------------------------------------------
-
-    def start_run(self, run_id: str, shop_id: str, mode: str) -> None:
-        """Record that a run began; the shop's runs still 'running' were killed (we hold it)."""
-        with self.transaction("start run"):
-            self.db.execute(
-                "UPDATE runs SET status = 'killed', finished_at = ?, "
-                "error = 'the process ended without finishing this run' "
-                "WHERE shop_id = ? AND status = 'running'",
-                (self.now(), shop_id),
-            )
-            self.db.execute(
-                "INSERT INTO runs (id, shop_id, mode, started_at, status) VALUES (?, ?, ?, ?, ?)",
-                (run_id, shop_id, mode, self.now(), "running"),
-            )
-
-    def finish_run(
-        self, run_id: str, status: str, counts: dict[str, Any], error: str | None
-    ) -> None:
-        """Record how a run ended and what it did."""
-        self.db.execute(  # one statement: on disk when it returns
-            "UPDATE runs SET finished_at = ?, status = ?, counts = ?, error = ? WHERE id = ?",
-            (self.now(), status, jsonutil.dumps(counts), error, run_id),
-        )
-
-    def last_success(self, shop_id: str) -> float | None:
-        """Unix time the shop's newest successful run finished; None if it never had one."""
-        row = self.db.execute(
-            "SELECT MAX(finished_at) FROM runs WHERE shop_id = ? AND status = 'ok'", (shop_id,)
-        ).fetchone()
-        if row is None or row[0] is None:
-            return None
-        return datetime.fromisoformat(str(row[0])).timestamp()
-
-    def last_run(self, shop_id: str) -> dict[str, Any] | None:
-        """The newest run of a shop."""
-        row = self._one(
-            "SELECT * FROM runs WHERE shop_id = ? ORDER BY started_at DESC, rowid DESC LIMIT 1",
-            (shop_id,),
-        )
-        if row is None:
-            return None
-        run = dict(row)
-        run["counts"] = jsonutil.loads(run["counts"]) if run["counts"] else {}
-        return run

@@ -1,7 +1,9 @@
-"""Attention items as a person works through them: list with ids, mark done by id or by kind.
+"""Attention items: raised by the engine for a person, worked through by that person.
 
-The `sync-job attention` command and the operator page call these same functions, so "done" means
-the same thing wherever it is clicked or typed.
+`AttentionTable` (part of `Store`) opens, re-opens and resolves an item by its key. A person lists
+them with ids and marks them done by id or by kind: the `sync-job attention` command and the
+operator page call these same functions, so "done" means the same thing wherever it is clicked or
+typed.
 """
 
 from __future__ import annotations
@@ -11,13 +13,60 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sync_job.state.store import Store
+from sync_job.domain import jsonutil
+from sync_job.state.db import StoreBase
 
 _COLUMNS = "id, shop_id, kind, order_id, message, created_at, resolved_at"
 
 
+class AttentionTable(StoreBase):
+    """The attention table as the engine writes it: one item per (shop, kind, key)."""
+
+    def raise_attention(
+        self,
+        shop_id: str,
+        order_id: str,
+        kind: str,
+        key: str,
+        message: str,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """Open (or re-open, with the newest message) a work item for a person."""
+        self.db.execute(
+            "INSERT INTO attention (shop_id, order_id, kind, key, message, details, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (shop_id, kind, key) DO UPDATE SET "
+            "message = excluded.message, details = excluded.details, resolved_at = NULL",
+            (
+                shop_id,
+                order_id,
+                kind,
+                key,
+                message,
+                jsonutil.dumps(details) if details else None,
+                self.now(),
+            ),
+        )
+
+    def resolve_attention(self, shop_id: str, kind: str, key: str) -> None:
+        """Mark a work item resolved (it fixed itself, e.g. a return was withdrawn)."""
+        self.db.execute(
+            "UPDATE attention SET resolved_at = ? WHERE shop_id = ? AND kind = ? AND key = ? "
+            "AND resolved_at IS NULL",
+            (self.now(), shop_id, kind, key),
+        )
+
+    def open_attention(self, shop_id: str) -> list[dict[str, Any]]:
+        """Every unresolved work item of a shop, oldest first."""
+        rows = self._all(
+            "SELECT id, kind, order_id, message, created_at FROM attention "
+            "WHERE shop_id = ? AND resolved_at IS NULL ORDER BY id",
+            (shop_id,),
+        )
+        return [dict(r) for r in rows]
+
+
 def list_attention(
-    store: Store, *, shop_id: str | None = None, include_resolved: bool = False
+    store: StoreBase, *, shop_id: str | None = None, include_resolved: bool = False
 ) -> list[dict[str, Any]]:
     """Attention items (open ones only unless `include_resolved`), oldest first, with ids."""
     sql = f"SELECT {_COLUMNS} FROM attention WHERE 1 = 1"
@@ -32,7 +81,7 @@ def list_attention(
     return [dict(row) for row in cursor.fetchall()]
 
 
-def resolve_attention_ids(store: Store, ids: Iterable[int]) -> list[int]:
+def resolve_attention_ids(store: StoreBase, ids: Iterable[int]) -> list[int]:
     """Mark these items done (already-done ones stay as they were); return the unknown ids."""
     wanted = sorted(set(ids))
     if not wanted:
@@ -53,7 +102,7 @@ def resolve_attention_ids(store: Store, ids: Iterable[int]) -> list[int]:
 
 
 def resolve_attention_kind(
-    store: Store, kind: str, before: datetime | None = None, *, shop_id: str | None = None
+    store: StoreBase, kind: str, before: datetime | None = None, *, shop_id: str | None = None
 ) -> int:
     """Mark every open item of `kind` (created before `before`, if given) done; return how many."""
     sql = "UPDATE attention SET resolved_at = ? WHERE kind = ? AND resolved_at IS NULL"

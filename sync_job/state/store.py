@@ -10,11 +10,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-from sync_job.domain import jsonutil
 from sync_job.domain.model import Tokens
 from sync_job.state import tokens
+from sync_job.state.attention import AttentionTable
 from sync_job.state.ledger import LedgerRow, LedgerTable
 from sync_job.state.outbox import OutboxRow, OutboxTable
 from sync_job.state.runs import RunTables
@@ -24,7 +23,7 @@ from sync_job.state.snapshot import SnapshotTables
 __all__ = ["LedgerRow", "OutboxRow", "Store"]
 
 
-class Store(SnapshotTables, LedgerTable, OutboxTable, RunTables):
+class Store(SnapshotTables, LedgerTable, OutboxTable, RunTables, AttentionTable):
     """Typed access to the state database."""
 
     # -- tokens (the TikTok TokenStore protocol) ------------------------------------------------
@@ -70,47 +69,3 @@ class Store(SnapshotTables, LedgerTable, OutboxTable, RunTables):
         """Another Store on the same file (the same one for an in-memory store)."""
         row = self.db.execute("PRAGMA database_list").fetchone()
         return Store.open(Path(row[2]), clock=self.clock) if row and row[2] else self
-
-    # -- attention --------------------------------------------------------------------------------
-
-    def raise_attention(
-        self,
-        shop_id: str,
-        order_id: str,
-        kind: str,
-        key: str,
-        message: str,
-        details: dict[str, Any] | None = None,
-    ) -> None:
-        """Open (or re-open, with the newest message) a work item for a person."""
-        self.db.execute(
-            "INSERT INTO attention (shop_id, order_id, kind, key, message, details, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (shop_id, kind, key) DO UPDATE SET "
-            "message = excluded.message, details = excluded.details, resolved_at = NULL",
-            (
-                shop_id,
-                order_id,
-                kind,
-                key,
-                message,
-                jsonutil.dumps(details) if details else None,
-                self.now(),
-            ),
-        )
-
-    def resolve_attention(self, shop_id: str, kind: str, key: str) -> None:
-        """Mark a work item resolved (it fixed itself, e.g. a return was withdrawn)."""
-        self.db.execute(
-            "UPDATE attention SET resolved_at = ? WHERE shop_id = ? AND kind = ? AND key = ? "
-            "AND resolved_at IS NULL",
-            (self.now(), shop_id, kind, key),
-        )
-
-    def open_attention(self, shop_id: str) -> list[dict[str, Any]]:
-        """Every unresolved work item of a shop, oldest first."""
-        rows = self._all(
-            "SELECT id, kind, order_id, message, created_at FROM attention "
-            "WHERE shop_id = ? AND resolved_at IS NULL ORDER BY id",
-            (shop_id,),
-        )
-        return [dict(r) for r in rows]

@@ -24,7 +24,8 @@ from bench.report import Line, ratio
 from sync_job.domain.flow import InvoiceState
 from sync_job.domain.invoice import expected_total, invoice_date, line_summary
 from sync_job.domain.orders import Order, parse_order
-from sync_job.engine.record import ShopContext, record_orders
+from sync_job.engine.record import record_orders
+from sync_job.engine.shop import ShopContext
 from sync_job.sandbox.dealpos_sim import DealposSimulator
 from sync_job.service.app import shop_context
 from sync_job.service.config import Config, load_config

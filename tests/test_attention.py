@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from sync_job.engine.record import ShopContext, record_orders
+from sync_job.engine.record import record_orders
+from sync_job.engine.shop import ShopContext
 from sync_job.state.attention import list_attention, resolve_attention_ids, resolve_attention_kind
 from sync_job.state.store import Store
 from tests.factories import BASE_TIME, SETTINGS, line, order

@@ -16,7 +16,7 @@ from sync_job.domain.errors import InvalidTimestamp
 from sync_job.domain.model import Tokens, Window
 from sync_job.domain.windows import WindowRules
 from sync_job.engine.cycle import Cycle, CycleDeps
-from sync_job.engine.record import ShopContext
+from sync_job.engine.shop import ShopContext
 from sync_job.sandbox import ManualClock, TikTokSimulator
 from sync_job.state.store import Store
 from sync_job.tiktok.client import Page, TikTokClient

@@ -12,8 +12,11 @@ import responses
 from sync_job.dealpos import DealposClient, Pacer
 from sync_job.domain.errors import AuthError
 from sync_job.domain.flow import InvoiceState
-from sync_job.engine.push import Pusher
-from sync_job.engine.record import ShopContext, record_orders
+from sync_job.engine.push import DrainControl, drain
+from sync_job.engine.push_types import PushDeps, PushTally
+from sync_job.engine.record import record_orders
+from sync_job.engine.shop import ShopContext
+from sync_job.net.retrying import RetryConfig
 from sync_job.state.store import LedgerRow, Store
 from tests.factories import BASE_TIME, SETTINGS, SETTLE_SECONDS, order
 
@@ -40,24 +43,16 @@ def rsps(rsps: responses.RequestsMock) -> responses.RequestsMock:
     return rsps
 
 
-def drain(store: Store) -> Pusher:
-    """Drain the outbox through a real client (never sleeping) and return the pusher."""
+def push(store: Store) -> PushTally:
+    """Drain the outbox through a real client (never sleeping) and return its tally."""
     client = DealposClient(
         base_url=BASE,
         client_id="client",
         client_secret="client-secret-zzz",
         pacer=Pacer(1000, 1, sleep=lambda s: None),
     )
-    pusher = Pusher(
-        store,
-        client,
-        CTX,
-        create_settle_seconds=SETTLE_SECONDS,
-        sleep=lambda s: None,
-        max_attempts=ATTEMPTS,
-    )
-    pusher.drain()
-    return pusher
+    control = DrainControl(retry=RetryConfig(max_attempts=ATTEMPTS), sleep=lambda s: None)
+    return drain(PushDeps(store, client, CTX, SETTLE_SECONDS), control)
 
 
 def detail(o: dict[str, Any], **fields: Any) -> dict[str, Any]:
@@ -87,8 +82,8 @@ def test_html_500_pages_are_retried_then_left_pending_with_the_page_start(
     for _ in range(ATTEMPTS):
         rsps.add(responses.POST, INVOICE, status=500, body=HTML_500, content_type="text/html")
     record_orders(store, CTX, [o])
-    p = drain(store)
-    assert p.tally.left_pending == 1 and p.tally.quarantined == 0
+    p = push(store)
+    assert p.left_pending == 1 and p.quarantined == 0
     assert store.outbox_counts(SHOP) == {"pending": 1, "in_flight": 0, "quarantined": 0}
     error = outbox_error(store, o["id"])
     assert "HTTP 500" in error and "<!DOCTYPE html><html><head><title>Runtime Error" in error
@@ -102,8 +97,8 @@ def test_html_400_page_is_quarantined_with_the_page_start(
     o = order("AWAITING_SHIPMENT")
     rsps.add(responses.POST, INVOICE, status=400, body=HTML_400, content_type="text/html")
     record_orders(store, CTX, [o])
-    p = drain(store)
-    assert p.tally.quarantined == 1
+    p = push(store)
+    assert p.quarantined == 1
     [item] = store.open_attention(SHOP)
     assert item["kind"] == "rejected" and "Bad Request - Invalid Hostname" in item["message"]
     assert "HTTP 400" in item["message"]
@@ -128,8 +123,8 @@ def test_create_answered_200_with_an_unexpected_body_is_looked_up_not_repeated(
     rsps.add(responses.POST, INVOICE, status=200, body=body)
     rsps.add(responses.GET, DETAIL, json=detail(o))
     record_orders(store, CTX, [o])
-    p = drain(store)
-    assert p.tally.adopted == 1 and p.tally.created == 0
+    p = push(store)
+    assert p.adopted == 1 and p.created == 0
     assert [c.request.method for c in rsps.calls] == ["POST", "POST", "GET"]
     ledger = store.get_ledger(SHOP, o["id"])
     assert ledger is not None and ledger.invoice_id == "inv-1"
@@ -148,8 +143,8 @@ def test_send_answered_html_every_time_stays_in_doubt_with_the_page_start(
         rsps.add(responses.GET, DETAIL, json=detail(o))  # still Unsent: the send did not apply
         rsps.add(responses.POST, SEND, status=200, body=page)
     record_orders(store, CTX, [o])
-    p = drain(store)
-    assert p.tally.left_pending == 1 and p.tally.quarantined == 0
+    p = push(store)
+    assert p.left_pending == 1 and p.quarantined == 0
     assert store.outbox_counts(SHOP)["in_flight"] == 1  # the next run looks before sending
     error = outbox_error(store, o["id"])
     assert "<html><head><title>Maintenance</title>" in error
@@ -169,8 +164,8 @@ def test_lookup_answered_200_without_an_invoice_is_not_taken_as_one(
     for _ in range(ATTEMPTS - 1):
         rsps.add(responses.GET, DETAIL, status=200, body=body)
     record_orders(store, CTX, [o])
-    p = drain(store)
-    assert p.tally.adopted == 0 and p.tally.left_pending == 1
+    p = push(store)
+    assert p.adopted == 0 and p.left_pending == 1
     assert store.get_ledger(SHOP, o["id"]) is None
     assert store.outbox_counts(SHOP)["in_flight"] == 1  # still in doubt: looked up next run
     assert body[:20].decode() in outbox_error(store, o["id"])
@@ -187,6 +182,6 @@ def test_html_401_pages_stop_the_push_with_the_page_start(
     rsps.add(responses.POST, INVOICE, status=401, body=page)
     record_orders(store, CTX, [o])
     with pytest.raises(AuthError, match="401 - Unauthorized"):
-        drain(store)
+        push(store)
     assert store.open_attention(SHOP) == []
     assert store.outbox_counts(SHOP)["quarantined"] == 0

@@ -20,8 +20,10 @@ from hypothesis import strategies as st
 from sync_job.domain import jsonutil
 from sync_job.domain.flow import KNOWN_STATUSES, desired_state
 from sync_job.domain.orders import BadOrder, Order, order_id_of, parse_order
-from sync_job.engine.push import Pusher
-from sync_job.engine.record import ShopContext, content_hash, record_orders
+from sync_job.engine.push import DrainControl, drain
+from sync_job.engine.push_types import PushDeps
+from sync_job.engine.record import content_hash, record_orders
+from sync_job.engine.shop import ShopContext
 from sync_job.state.store import Store
 from tests.factories import BASE_TIME, SETTINGS, SETTLE_SECONDS
 from tests.fakes import FakeDealpos
@@ -214,8 +216,7 @@ def check_page(sent: list[Any]) -> None:
     assert tally.bad == len(bad)
     expected_keys = {f"{order_id_of(raw)}:{content_hash(raw)}" for raw in bad}
     assert bad_keys(store) == expected_keys
-    pusher = Pusher(store, dp, CTX, create_settle_seconds=SETTLE_SECONDS, sleep=lambda s: None)
-    pusher.drain()  # must not raise
+    drain(PushDeps(store, dp, CTX, SETTLE_SECONDS), DrainControl(sleep=lambda s: None))  # no raise
     open_items = store.open_attention(SHOP)
     for oid, o in winners(raws).items():
         stored = store.get_order_raw(SHOP, oid)
@@ -312,7 +313,7 @@ def test_good_orders_of_a_page_go_through_beside_bad_ones() -> None:
         _base("576461413038785764", line_items=[{"seller_sku": "A", "original_price": "x"}]),
     ]
     tally = record_orders(store, CTX, raws)
-    Pusher(store, dp, CTX, create_settle_seconds=SETTLE_SECONDS, sleep=lambda s: None).drain()
+    drain(PushDeps(store, dp, CTX, SETTLE_SECONDS), DrainControl(sleep=lambda s: None))
     assert tally.bad == 3
     assert sorted(dp.invoices) == [f"TT-{g['id']}" for g in good]
     items = store.open_attention(SHOP)
@@ -333,7 +334,7 @@ def test_one_id_twice_in_a_page_keeps_the_newer_copy() -> None:
     older = _base(status="AWAITING_SHIPMENT")
     newer = {**older, "status": "IN_TRANSIT", "update_time": BASE_TIME + 5}
     record_orders(store, CTX, [newer, older])
-    Pusher(store, dp, CTX, create_settle_seconds=SETTLE_SECONDS, sleep=lambda s: None).drain()
+    drain(PushDeps(store, dp, CTX, SETTLE_SECONDS), DrainControl(sleep=lambda s: None))
     assert dp.calls == ["create"]
     assert dp.invoices[f"TT-{older['id']}"]["FulfillmentStatus"] == "Sent"
 
@@ -400,6 +401,6 @@ def test_a_newer_copy_with_an_unknown_status_drops_the_unsent_plan() -> None:
     record_orders(store, CTX, [paid])
     assert store.outbox_counts(SHOP)["pending"] == 1
     record_orders(store, CTX, [{**paid, "status": "TO_SHIP", "update_time": BASE_TIME + 1}])
-    Pusher(store, dp, CTX, create_settle_seconds=SETTLE_SECONDS, sleep=lambda s: None).drain()
+    drain(PushDeps(store, dp, CTX, SETTLE_SECONDS), DrainControl(sleep=lambda s: None))
     assert dp.calls == []
     assert [i["kind"] for i in store.open_attention(SHOP)] == ["unknown_status"]

@@ -20,8 +20,12 @@ from sync_job.dealpos.wire import CreatedInvoice
 from sync_job.domain.errors import OutcomeUnknown, TransientError
 from sync_job.domain.flow import InvoiceState
 from sync_job.domain.invoice import InvoiceDraft
-from sync_job.engine.push import Pusher
-from sync_job.engine.record import ShopContext, record_orders
+from sync_job.engine.push import DrainControl
+from sync_job.engine.push import drain as drain_outbox
+from sync_job.engine.push_types import PushDeps, PushTally
+from sync_job.engine.record import record_orders
+from sync_job.engine.shop import ShopContext
+from sync_job.net.retrying import RetryConfig
 from sync_job.state.store import LedgerRow, Store
 from tests.factories import BASE_TIME, SETTINGS, SETTLE_SECONDS, line, order
 from tests.fakes import FakeDealpos
@@ -85,23 +89,10 @@ def store(db_path: Path) -> Store:
     return Store.open(db_path, clock=lambda: BASE_TIME)
 
 
-def pusher(store: Store, dealpos: Any, *, attempts: int = 5) -> Pusher:
-    """A pusher that never sleeps."""
-    return Pusher(
-        store,
-        dealpos,
-        CTX,
-        create_settle_seconds=SETTLE_SECONDS,
-        sleep=lambda s: None,
-        max_attempts=attempts,
-    )
-
-
-def drain(store: Store, dealpos: Any, *, attempts: int = 5) -> Pusher:
-    """Drain the outbox once and return the pusher (for its tally)."""
-    p = pusher(store, dealpos, attempts=attempts)
-    p.drain()
-    return p
+def drain(store: Store, dealpos: Any, *, attempts: int = 5) -> PushTally:
+    """Drain the outbox once, never sleeping, and return its tally."""
+    control = DrainControl(retry=RetryConfig(max_attempts=attempts), sleep=lambda s: None)
+    return drain_outbox(PushDeps(store, dealpos, CTX, SETTLE_SECONDS), control)
 
 
 def prepare(store: Store, dp: FakeDealpos, kind: str) -> dict[str, Any]:
@@ -148,7 +139,7 @@ def test_answer_lost_after_applying_is_looked_up_not_repeated(store: Store, kind
     p = drain(store, dp)
     assert dp.calls == [kind, "find"]
     assert invoice_state(dp, o["id"]) == END_STATE[kind]
-    assert p.tally.adopted == 1 and p.tally.quarantined == 0
+    assert p.adopted == 1 and p.quarantined == 0
     assert_clean(store)
 
 
@@ -229,7 +220,7 @@ def test_409_for_another_orders_invoice_is_quarantined_not_adopted(store: Store)
     record_orders(store, CTX, [o])
     p = drain(store, dp)
     assert dp.calls == ["create", "find"]
-    assert p.tally.quarantined == 1 and p.tally.adopted == 0
+    assert p.quarantined == 1 and p.adopted == 0
     [item] = store.open_attention(SHOP)
     assert (
         item["kind"] == "rejected"
@@ -294,7 +285,7 @@ def test_gateway_error_on_create_is_looked_up_not_repeated(
     rsps.add(responses.GET, f"{DP_BASE}/api/v3/Invoice/Detail", json=detail(o))
     record_orders(store, CTX, [o])
     p = drain(store, real_client())
-    assert p.tally.adopted == 1 and p.tally.created == 0
+    assert p.adopted == 1 and p.created == 0
     assert [c.request.method for c in rsps.calls] == ["POST", "POST", "GET"]
     assert_clean(store)
 
@@ -311,7 +302,7 @@ def test_gateway_error_on_send_not_applied_is_checked_then_sent_once(
     rsps.add(responses.POST, send_url, json={"ID": "f1", "OrderFulfillmentState": "Sent"})
     record_orders(store, CTX, [o])
     p = drain(store, real_client())
-    assert p.tally.sent == 1 and p.tally.lookups == 1
+    assert p.sent == 1 and p.lookups == 1
     ledger = store.get_ledger(SHOP, o["id"])
     assert ledger is not None and ledger.state == InvoiceState("active", "Sent", "Unpaid")
     assert_clean(store)
@@ -387,13 +378,13 @@ def test_a_crash_between_two_calls_keeps_the_first_confirmation(
             raise crash
 
     with pytest.raises(Crash):
-        Pusher(store, dp, CTX, create_settle_seconds=SETTLE_SECONDS, heartbeat=heartbeat).drain()
+        drain_outbox(PushDeps(store, dp, CTX, SETTLE_SECONDS), DrainControl(heartbeat=heartbeat))
     store.close()
     assert dp.calls == ["create"]
     restarted = Store.open(db_path, clock=lambda: BASE_TIME + 120)
     assert restarted.get_ledger(SHOP, "811") is not None  # on disk when the confirmation returned
     dp.calls.clear()
-    tally = drain(restarted, dp).tally
+    tally = drain(restarted, dp)
     assert dp.calls == ["create"]
     assert (tally.adopted, tally.created) == (0, 1)
     assert sorted(dp.invoices) == ["TT-811", "TT-812"]
@@ -415,13 +406,13 @@ def test_a_confirmation_that_cannot_be_written_costs_one_lookup(
 
     store.put_ledger = failing_put  # type: ignore[method-assign]
     with pytest.raises(sqlite3.OperationalError):
-        pusher(store, dp).drain()
+        drain(store, dp)
     store.close()
     restarted = Store.open(db_path, clock=lambda: BASE_TIME + 120)
     assert restarted.get_ledger(SHOP, "813") is None  # the unit was undone as a whole
     assert [r.state for r in restarted.get_outbox_for_order(SHOP, "813")] == ["in_flight"]
     dp.calls.clear()
-    tally = drain(restarted, dp).tally
+    tally = drain(restarted, dp)
     assert dp.calls == ["find"]
     assert tally.adopted == 1 and list(dp.invoices) == ["TT-813"]
     assert_clean(restarted)
@@ -470,7 +461,7 @@ def test_a_create_that_lands_after_a_negative_lookup_is_still_recycled(
     soon = Store.open(db_path, clock=lambda: BASE_TIME + 10)
     record_orders(soon, CTX, [{**o, "status": "CANCELLED", "update_time": BASE_TIME + 9}])
     dp.calls.clear()
-    assert drain(soon, dp, attempts=2).tally.left_pending == 1
+    assert drain(soon, dp, attempts=2).left_pending == 1
     assert dp.calls == ["find", "find"] and soon.outbox_counts(SHOP)["in_flight"] == 1
     soon.close()
     dp.put_invoice(o["id"])  # the slow create lands at last

@@ -10,7 +10,7 @@ import responses
 from sync_job.domain.model import Tokens
 from sync_job.domain.windows import WindowRules
 from sync_job.engine.cycle import Cycle, CycleDeps
-from sync_job.engine.record import ShopContext
+from sync_job.engine.shop import ShopContext
 from sync_job.state.store import Store
 from sync_job.tiktok.client import TikTokClient
 from tests.factories import SETTINGS

@@ -8,9 +8,11 @@ from typing import Any
 import pytest
 
 from sync_job.domain.orders import parse_order
-from sync_job.engine.push import Pusher
+from sync_job.engine.push import DrainControl, drain
+from sync_job.engine.push_types import PushDeps
 from sync_job.engine.recent import RecentOrders
-from sync_job.engine.record import ShopContext, record_orders
+from sync_job.engine.record import record_orders
+from sync_job.engine.shop import ShopContext
 from sync_job.state.store import Store
 from tests.factories import BASE_TIME, SETTINGS, SETTLE_SECONDS, order
 from tests.fakes import FakeDealpos
@@ -55,7 +57,7 @@ def test_push_reads_back_only_the_orders_the_map_no_longer_holds(
 
     monkeypatch.setattr(store, "get_order_raw", counted)
     dealpos = FakeDealpos()
-    Pusher(store, dealpos, CTX, create_settle_seconds=SETTLE_SECONDS, recent=recent).drain()
+    drain(PushDeps(store, dealpos, CTX, SETTLE_SECONDS), DrainControl(recent=recent))
     assert reads == ["1"]
     assert sorted(dealpos.invoices) == ["TT-1", "TT-2", "TT-3"]
 

@@ -11,8 +11,10 @@ import pytest
 
 from sync_job.domain.errors import OutcomeUnknown, TransientError
 from sync_job.domain.flow import InvoiceState
-from sync_job.engine.push import Pusher
-from sync_job.engine.record import ShopContext, record_orders, record_returns
+from sync_job.engine.push import DrainControl, drain
+from sync_job.engine.push_types import PushDeps, PushTally
+from sync_job.engine.record import record_orders, record_returns
+from sync_job.engine.shop import ShopContext
 from sync_job.state.store import LedgerRow, Store
 from tests.factories import BASE_TIME, SETTINGS, SETTLE_SECONDS, line, order, ret
 from tests.fakes import FakeDealpos
@@ -27,11 +29,9 @@ def store(tmp_path: Path) -> Store:
     return Store.open(tmp_path / "state" / "sync.db", clock=lambda: BASE_TIME)
 
 
-def push(store: Store, dealpos: FakeDealpos, ctx: ShopContext = REALTIME) -> Pusher:
+def push(store: Store, dealpos: FakeDealpos, ctx: ShopContext = REALTIME) -> PushTally:
     """Drain the outbox once, never sleeping."""
-    pusher = Pusher(store, dealpos, ctx, create_settle_seconds=SETTLE_SECONDS, sleep=lambda s: None)
-    pusher.drain()
-    return pusher
+    return drain(PushDeps(store, dealpos, ctx, SETTLE_SECONDS), DrainControl(sleep=lambda s: None))
 
 
 def invoice(dealpos: FakeDealpos, order_id: str) -> dict[str, Any]:
@@ -189,8 +189,8 @@ def test_rejected_create_is_quarantined_and_retry_redrives_it(store: Store) -> N
     dp = FakeDealpos(known_skus={"A"})
     bad, good = order(lines=[line("ZZZ")]), order(lines=[line("A")])
     record_orders(store, REALTIME, [bad, good])
-    pusher = push(store, dp)
-    assert pusher.tally.quarantined == 1 and pusher.tally.created == 1
+    tally = push(store, dp)
+    assert tally.quarantined == 1 and tally.created == 1
     assert "Variant code 'ZZZ' not found" in store.open_attention("shop1")[0]["message"]
     assert store.outbox_counts("shop1")["quarantined"] == 1
     push(store, dp)
@@ -256,9 +256,9 @@ def test_lost_send_answer_is_checked_not_quarantined(store: Store) -> None:
     push(store, dp)
     dp.script["send"].append((OutcomeUnknown("read timed out"), True))
     record_orders(store, REALTIME, [{**o, "status": "IN_TRANSIT", "update_time": BASE_TIME + 9}])
-    pusher = push(store, dp)
+    tally = push(store, dp)
     assert dp.calls == ["create", "send", "find"]
-    assert pusher.tally.quarantined == 0 and pusher.tally.adopted == 1
+    assert tally.quarantined == 0 and tally.adopted == 1
 
 
 def test_transient_failures_retry_then_leave_pending(store: Store) -> None:
@@ -268,7 +268,7 @@ def test_transient_failures_retry_then_leave_pending(store: Store) -> None:
     dp.script["create"].extend([(TransientError("429", retry_after=7), False)] * 5)
     slept: list[float] = []
     record_orders(store, REALTIME, [o])
-    Pusher(store, dp, REALTIME, create_settle_seconds=SETTLE_SECONDS, sleep=slept.append).drain()
+    drain(PushDeps(store, dp, REALTIME, SETTLE_SECONDS), DrainControl(sleep=slept.append))
     assert dp.calls == ["create"] * 5
     assert all(s >= 7 for s in slept) and len(slept) == 4
     assert store.outbox_counts("shop1")["pending"] == 1

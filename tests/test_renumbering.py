@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from sync_job.domain.errors import OutcomeUnknown
-from sync_job.engine.push import Pusher
-from sync_job.engine.record import ShopContext, record_orders
+from sync_job.engine.push import DrainControl, drain
+from sync_job.engine.push_types import PushDeps, PushTally
+from sync_job.engine.record import record_orders
+from sync_job.engine.shop import ShopContext
 from sync_job.state.store import Store
 from sync_job.state.tenant import record_tenant_finding, tenant_findings
 from tests.factories import BASE_TIME, SETTINGS, SETTLE_SECONDS, line, order
@@ -29,11 +31,9 @@ def store(tmp_path: Path) -> Store:
     return Store.open(tmp_path / "sync.db", clock=lambda: BASE_TIME + 120)
 
 
-def drain(store: Store, dp: FakeDealpos) -> Pusher:
+def push(store: Store, dp: FakeDealpos) -> PushTally:
     """Drain once, never sleeping."""
-    pusher = Pusher(store, dp, CTX, create_settle_seconds=SETTLE_SECONDS, sleep=lambda s: None)
-    pusher.drain()
-    return pusher
+    return drain(PushDeps(store, dp, CTX, SETTLE_SECONDS), DrainControl(sleep=lambda s: None))
 
 
 def test_the_returned_number_is_kept_and_used_by_every_later_call(store: Store) -> None:
@@ -41,7 +41,7 @@ def test_the_returned_number_is_kept_and_used_by_every_later_call(store: Store) 
     o = order("AWAITING_SHIPMENT", order_id="901")
     dp = FakeDealpos(renumber=True)
     record_orders(store, CTX, [o])
-    drain(store, dp)
+    push(store, dp)
     ledger = store.get_ledger(SHOP, "901")
     assert ledger is not None and (ledger.number, ledger.invoice_id) == (
         "INV/00001",
@@ -49,7 +49,7 @@ def test_the_returned_number_is_kept_and_used_by_every_later_call(store: Store) 
     )
     assert tenant_findings(store)["numbering"] == "renumbers"
     record_orders(store, CTX, [{**o, "status": "COMPLETED", "update_time": o["update_time"] + 5}])
-    drain(store, dp)
+    push(store, dp)
     assert (
         dp.invoices["INV/00001"]["FulfillmentStatus"],
         dp.invoices["INV/00001"]["PaymentStatus"],
@@ -59,7 +59,7 @@ def test_the_returned_number_is_kept_and_used_by_every_later_call(store: Store) 
 def test_a_tenant_keeping_our_number_is_remembered_too(store: Store) -> None:
     """A create answered with the Number sent: numbering `kept`."""
     record_orders(store, CTX, [order("AWAITING_SHIPMENT", order_id="902")])
-    drain(store, FakeDealpos())
+    push(store, FakeDealpos())
     assert tenant_findings(store)["numbering"] == "kept"
 
 
@@ -69,7 +69,7 @@ def test_a_lost_create_on_a_renumbering_tenant_is_found_in_the_list(store: Store
     dp = FakeDealpos(renumber=True)
     dp.script["create"].append((OutcomeUnknown("read timed out"), True))
     record_orders(store, CTX, [order("AWAITING_SHIPMENT", order_id="903")])
-    tally = drain(store, dp).tally
+    tally = push(store, dp)
     assert dp.calls == ["create", "list"]
     assert list(dp.invoices) == ["INV/00001"] and tally.adopted == 1
     ledger = store.get_ledger(SHOP, "903")
@@ -94,7 +94,7 @@ def test_two_invoices_for_one_order_adopt_the_oldest_and_name_both(store: Store)
     }
     dp.script["create"].append((OutcomeUnknown("read timed out"), True))
     record_orders(store, CTX, [order("AWAITING_SHIPMENT", order_id="904")])
-    drain(store, dp)
+    push(store, dp)
     ledger = store.get_ledger(SHOP, "904")
     assert ledger is not None and ledger.number == "INV/00000"
     items = [a for a in store.open_attention(SHOP) if a["kind"] == "duplicate_invoice"]
@@ -107,11 +107,11 @@ def test_a_lost_delete_the_tenant_erased_counts_as_done(store: Store) -> None:
     o = order("AWAITING_SHIPMENT", order_id="905")
     dp = FakeDealpos(renumber=True, erase=True)
     record_orders(store, CTX, [o])
-    drain(store, dp)
+    push(store, dp)
     dp.script["delete"].append((OutcomeUnknown("read timed out"), True))
     record_orders(store, CTX, [{**o, "status": "CANCELLED", "update_time": o["update_time"] + 5}])
     dp.calls.clear()
-    drain(store, dp)
+    push(store, dp)
     assert dp.calls == ["delete", "find"] and dp.invoices == {}
     ledger = store.get_ledger(SHOP, "905")
     assert ledger is not None and ledger.state.record == "recycled"
@@ -124,7 +124,7 @@ def test_a_manual_edit_item_names_the_number_dealpos_gave(store: Store) -> None:
     o = order("AWAITING_SHIPMENT", order_id="906", lines=[line("SKU-A"), line("SKU-B")])
     dp = FakeDealpos(renumber=True)
     record_orders(store, CTX, [o])
-    drain(store, dp)
+    push(store, dp)
     later = order(
         "AWAITING_SHIPMENT",
         order_id="906",
@@ -148,9 +148,9 @@ def test_a_create_not_found_on_a_renumbering_tenant_waits_before_creating_again(
     dp = FakeDealpos(renumber=True)
     dp.script["create"].append((OutcomeUnknown("read timed out"), False))  # never applied
     record_orders(store, CTX, [order("AWAITING_SHIPMENT", order_id="907")])
-    drain(store, dp)
+    push(store, dp)
     assert dp.calls.count("create") == 1 and dp.invoices == {}  # not created again yet
     assert store.outbox_counts(SHOP)["in_flight"] == 1
     now[0] += SETTLE_SECONDS + 1
-    drain(store, dp)
+    push(store, dp)
     assert dp.calls.count("create") == 2 and list(dp.invoices) == ["INV/00001"]

@@ -12,7 +12,7 @@ from sync_job.domain.flow import Mode
 from sync_job.domain.model import Window
 from sync_job.domain.windows import WindowRules
 from sync_job.engine.cycle import Cycle, CycleDeps
-from sync_job.engine.record import ShopContext
+from sync_job.engine.shop import ShopContext
 from sync_job.state.store import Store
 from sync_job.tiktok.client import Page
 from tests.factories import BASE_TIME, SETTINGS, order

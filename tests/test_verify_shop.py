@@ -13,8 +13,10 @@ import pytest
 
 from sync_job.domain.errors import TransientError
 from sync_job.domain.flow import InvoiceState
-from sync_job.engine.push import Pusher
-from sync_job.engine.record import ShopContext, record_orders
+from sync_job.engine.push import DrainControl, drain
+from sync_job.engine.push_types import PushDeps
+from sync_job.engine.record import record_orders
+from sync_job.engine.shop import ShopContext
 from sync_job.engine.verify_repair import repair, resolve_gone
 from sync_job.engine.verify_shop import verify_shop
 from sync_job.state.store import Store
@@ -94,7 +96,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 def push(store: Store, dealpos: FakeDealpos) -> None:
     """Drain the outbox once, never sleeping."""
-    Pusher(store, dealpos, CTX, create_settle_seconds=60.0, sleep=lambda s: None).drain()
+    drain(PushDeps(store, dealpos, CTX, 60.0), DrainControl(sleep=lambda s: None))
 
 
 def mirror(store: Store, dealpos: FakeDealpos, *orders: dict[str, Any]) -> None:

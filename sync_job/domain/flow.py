@@ -102,6 +102,11 @@ def plan_actions(known: InvoiceState, desired: InvoiceState) -> list[Action]:
     return actions
 
 
+def plan_reaches(known: InvoiceState, desired: InvoiceState) -> InvoiceState:
+    """Where the planned calls leave an invoice at `known`: `desired`, as far as forward goes."""
+    return project(known, plan_actions(known, desired))
+
+
 def apply_action(state: InvoiceState, action: Action) -> InvoiceState:
     """The invoice state after `action` succeeded."""
     if action.kind == "create":

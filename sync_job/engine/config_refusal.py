@@ -12,7 +12,7 @@ from typing import Final
 
 from sync_job.dealpos.assumed import missing_config_record
 from sync_job.domain.errors import ConfigRefused, Conflict, NotFound, PermanentError
-from sync_job.engine.record import ShopContext
+from sync_job.engine.shop import ShopContext
 from sync_job.state.store import OutboxRow, Store
 
 ATTENTION_KIND: Final = "config"
@@ -55,13 +55,14 @@ def config_refusal(
     )
 
 
-def open_config_items(store: Store, shop_id: str) -> dict[str, int]:
-    """The shop's open config items: refused order id -> attention id."""
-    rows = store.db.execute(
-        "SELECT order_id, id FROM attention WHERE shop_id = ? AND kind = ? AND resolved_at IS NULL",
-        (shop_id, ATTENTION_KIND),
-    ).fetchall()
-    return {str(order_id): int(item) for order_id, item in rows}
+def config_item_for(store: Store, shop_id: str, order_id: str) -> int | None:
+    """The newest open config item a refusal of this order raised (its attention id), or None."""
+    row = store.db.execute(
+        "SELECT id FROM attention WHERE shop_id = ? AND kind = ? AND order_id = ? "
+        "AND resolved_at IS NULL ORDER BY id DESC LIMIT 1",
+        (shop_id, ATTENTION_KIND, order_id),
+    ).fetchone()
+    return None if row is None else int(row[0])
 
 
 def stop_for_config(store: Store, ctx: ShopContext, row: OutboxRow, refused: ConfigRefused) -> None:

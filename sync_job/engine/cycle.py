@@ -20,17 +20,14 @@ from sync_job.domain.flow import Mode
 from sync_job.domain.model import Window
 from sync_job.domain.windows import WindowRules, cursor_windows
 from sync_job.engine.budget import BudgetSpent, RunBudget
+from sync_job.engine.plan import PlannedChange
 from sync_job.engine.ports import DealposApi
 from sync_job.engine.progress import NullProgress, Progress
-from sync_job.engine.push import Pusher, PushTally
+from sync_job.engine.push import DrainControl, drain
+from sync_job.engine.push_types import PushDeps, PushTally
 from sync_job.engine.recent import RecentOrders
-from sync_job.engine.record import (
-    PlannedChange,
-    RecordTally,
-    ShopContext,
-    record_orders,
-    record_returns,
-)
+from sync_job.engine.record import RecordTally, record_orders, record_returns
+from sync_job.engine.shop import ShopContext
 from sync_job.net.retrying import RetryConfig
 from sync_job.state.dryrun import RolledBackStore
 from sync_job.state.locks import LockBusy, ShopLock
@@ -219,18 +216,15 @@ class Cycle:
             progress.advance(1)
 
         try:
-            self.result.push = Pusher(
-                store,
-                self.deps.dealpos,
-                self.ctx,
-                create_settle_seconds=self.deps.create_settle_seconds,
+            deps = PushDeps(store, self.deps.dealpos, self.ctx, self.deps.create_settle_seconds)
+            control = DrainControl(
+                retry=self.deps.retry,
                 sleep=self.deps.sleep,
-                max_attempts=self.deps.retry.max_attempts,
-                max_backoff=self.deps.retry.max_backoff_seconds,
                 should_stop=lambda: self.deps.should_stop() or self.deps.budget.spent(),
                 heartbeat=heartbeat,
                 recent=self.recent,
-            ).drain()
+            )
+            self.result.push = drain(deps, control)
         finally:
             progress.close()
         if self.result.push.config_refused is not None:  # the run fails: exit 1, config named

@@ -1,7 +1,7 @@
 """Record fetched TikTok pages: snapshot + plan + outbox + attention, one transaction per page.
 
-This is where the pure flow meets the store: each changed order gets its desired invoice state
-compared with the ledger, and the resulting actions replace its not-yet-sent outbox rows.
+Each changed order is written to the snapshot and planned again (`plan.py`): its desired invoice
+against the ledger, the resulting calls replacing its not-yet-sent outbox rows.
 """
 
 from __future__ import annotations
@@ -13,44 +13,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sync_job.domain import jsonutil
-from sync_job.domain.flow import (
-    NOTHING,
-    Action,
-    InvoiceState,
-    Mode,
-    desired_state,
-    is_active_return,
-    plan_actions,
-    project,
-)
-from sync_job.domain.invoice import InvoiceSettings, line_summary
+from sync_job.domain.flow import is_active_return
 from sync_job.domain.orders import BadOrder, Order, Return, order_id_of, parse_order, parse_return
-from sync_job.domain.outbox import IN_FLIGHT, PENDING, QUARANTINED, OutboxState
+from sync_job.engine.plan import PlannedChange, replan_to_desired
 from sync_job.engine.recent import RecentOrders
-from sync_job.state.store import LedgerRow, Store
+from sync_job.engine.shop import ShopContext
+from sync_job.state.store import Store
 
 RAW_EXCERPT = 2000  # how much of a malformed payload an attention item keeps
-
-
-@dataclass(frozen=True)
-class ShopContext:
-    """Everything about one shop that recording and pushing need."""
-
-    shop_id: str
-    cipher: str
-    settings: InvoiceSettings
-    mode: Mode
-    settle_always: bool = False
-
-
-@dataclass(frozen=True)
-class PlannedChange:
-    """One order whose desired invoice changed: from → to, and the calls that close the gap."""
-
-    order_id: str
-    known: InvoiceState
-    desired: InvoiceState
-    actions: tuple[Action, ...]
 
 
 @dataclass
@@ -156,7 +126,7 @@ def _record_order(
     versions[order.id] = (order.update_time, digest)
     recorded.append(order)
     tally.changed += 1
-    plan = replan_order(store, ctx, order)
+    plan = replan_to_desired(store, ctx, order)
     if plan is not None:
         tally.plans.append(plan)
 
@@ -182,86 +152,6 @@ def _flag_stale(store: Store, ctx: ShopContext, order: Order) -> None:
 
 def _utc(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def desired_for(store: Store, ctx: ShopContext, order: Order) -> InvoiceState | None:
-    """The invoice a recorded order should have now, given its recorded returns (None: unknown)."""
-    statuses = store.get_return_statuses(ctx.shop_id, order.id)
-    return desired_state(
-        order.status,
-        has_active_return=any(is_active_return(s) for s in statuses),
-        mode=ctx.mode,
-        settle_always=ctx.settle_always,
-    )
-
-
-def replan_order(store: Store, ctx: ShopContext, order: Order) -> PlannedChange | None:
-    """Recompute an order's desired invoice and replace its unsent outbox rows with the new plan."""
-    desired = desired_for(store, ctx, order)
-    if desired is None:
-        store.raise_attention(
-            ctx.shop_id,
-            order.id,
-            "unknown_status",
-            f"{order.id}:{order.status}",
-            f"order {order.id} has unknown status {order.status!r}: nothing was changed in DealPOS",
-        )
-        # Nothing in DealPOS while the status is unknown: not even calls an older copy planned.
-        store.replace_outbox(ctx.shop_id, order.id, [], PENDING)
-        return None
-    ledger = store.get_ledger(ctx.shop_id, order.id)
-    rows = store.get_outbox_for_order(ctx.shop_id, order.id)
-    # Calls already sent (in flight) count as done: the pusher verifies them before anything else.
-    known = project(
-        ledger.state if ledger else NOTHING, [r.action for r in rows if r.state == IN_FLIGHT]
-    )
-    actions = plan_actions(known, desired)
-    quarantined = [r for r in rows if r.state == QUARANTINED]
-    state: OutboxState = QUARANTINED if quarantined and actions else PENDING
-    error = quarantined[0].last_error if quarantined else None
-    store.replace_outbox(ctx.shop_id, order.id, actions, state, error)
-    if quarantined and not actions:
-        store.resolve_attention(ctx.shop_id, "rejected", order.id)
-    _check_manual_edits(store, ctx, order, known, desired, ledger)
-    return PlannedChange(order.id, known, desired, tuple(actions))
-
-
-def _check_manual_edits(
-    store: Store,
-    ctx: ShopContext,
-    order: Order,
-    known: InvoiceState,
-    desired: InvoiceState,
-    ledger: LedgerRow | None,
-) -> None:
-    """Raise attention items the API cannot fix: late line cancels, paid then cancelled."""
-    invoiced_lines = ledger.lines if ledger else None
-    if known.record != "active":
-        return
-    if desired.record == "recycled" and known.payment == "Paid":
-        store.raise_attention(
-            ctx.shop_id,
-            order.id,
-            "cancelled_after_paid",
-            order.id,
-            f"order {order.id} was cancelled after its invoice was marked Paid: "
-            "the invoice goes to the recycle bin; check the payment by hand",
-        )
-    now_lines = line_summary(order)
-    if desired.record == "active" and invoiced_lines is not None and now_lines != invoiced_lines:
-        gone = {sku: n - now_lines.get(sku, 0) for sku, n in invoiced_lines.items()}
-        text = ", ".join(f"{sku} x{n}" for sku, n in gone.items() if n > 0)
-        if text:
-            store.raise_attention(
-                ctx.shop_id,
-                order.id,
-                "partial_cancel",
-                order.id,
-                f"order {order.id}: lines cancelled after the invoice was made; "
-                f"remove {text} from invoice "
-                f"{ledger.number if ledger else ctx.settings.number_for(order.id)} "
-                "by hand",
-            )
 
 
 FetchOrders = Callable[[list[str]], list[dict[str, Any]]]
@@ -334,6 +224,6 @@ def _replan_by_id(store: Store, ctx: ShopContext, order_id: str, tally: RecordTa
     raw = store.get_order_raw(ctx.shop_id, order_id)
     if raw is None:
         return  # TikTok did not return the order: nothing to invoice yet
-    plan = replan_order(store, ctx, parse_order(raw))
+    plan = replan_to_desired(store, ctx, parse_order(raw))
     if plan is not None:
         tally.plans.append(plan)

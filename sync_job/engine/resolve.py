@@ -16,7 +16,7 @@ from sync_job.dealpos.wire import InvoiceView
 from sync_job.domain.invoice import invoice_date
 from sync_job.domain.orders import Order
 from sync_job.engine.ports import LIST_PAGE, InvoiceFinder
-from sync_job.engine.record import ShopContext
+from sync_job.engine.shop import ShopContext
 from sync_job.state import tenant
 from sync_job.state.store import LedgerRow, Store
 

@@ -16,7 +16,8 @@ import structlog
 
 from sync_job.domain.errors import Stopped
 from sync_job.engine.cycle import Cycle, CycleDeps, CycleResult
-from sync_job.engine.record import ShopContext, record_orders
+from sync_job.engine.record import record_orders
+from sync_job.engine.shop import ShopContext
 from sync_job.state import inbox
 from sync_job.state.inbox import InboxRow
 from sync_job.state.store import Store

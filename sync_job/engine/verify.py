@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from sync_job.domain.flow import InvoiceState, plan_actions, project
+from sync_job.domain.flow import InvoiceState, plan_reaches
 
 FindingKind = Literal["missing", "duplicate", "unexpected", "state", "total", "pending"]
 # Drift: DealPOS differs from what the mirror should have made. `pending` is not drift: the
@@ -122,7 +122,7 @@ def _check_state(exp: Expected, row: Seen) -> list[Finding]:
     # Fixable when the mirror's forward-only calls take DealPOS's state to the target, on an
     # invoice this job made (repair never deletes, sends or pays an invoice it did not create).
     ours = exp.created and (row.number == exp.number or row.id == exp.invoice_id)
-    reachable = _same(project(have, plan_actions(have, want)), want)
+    reachable = _same(plan_reaches(have, want), want)
     return [
         _finding(
             "state", exp, want.describe(), have.describe(), fixable=ours and reachable, row=row

@@ -11,7 +11,8 @@ from dataclasses import replace
 
 from sync_job.domain.invoice import line_summary
 from sync_job.domain.orders import BadOrder, Order, parse_order
-from sync_job.engine.record import ShopContext, replan_order
+from sync_job.engine.plan import replan_to_desired
+from sync_job.engine.shop import ShopContext
 from sync_job.engine.verify import Finding
 from sync_job.engine.verify_shop import ShopVerify
 from sync_job.state.store import LedgerRow, Store
@@ -54,7 +55,7 @@ def _replan(store: Store, ctx: ShopContext, finding: Finding) -> bool:
     _correct_ledger(store, ctx, order, finding)
     # An invoice the job had settled (a download run) is planned back to paid, not left unpaid.
     paid = finding.target is not None and finding.target.payment == "Paid"
-    plan = replan_order(store, replace(ctx, mode="download") if paid else ctx, order)
+    plan = replan_to_desired(store, replace(ctx, mode="download") if paid else ctx, order)
     return plan is not None and bool(plan.actions)
 
 

@@ -12,15 +12,11 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from sync_job.domain.errors import SyncError
-from sync_job.domain.flow import (
-    NOTHING,
-    InvoiceState,
-    plan_actions,
-    project,
-)
+from sync_job.domain.flow import NOTHING, InvoiceState, plan_reaches
 from sync_job.domain.invoice import InvoiceProblem, expected_total, line_summary
 from sync_job.domain.orders import BadOrder, Order, parse_order
-from sync_job.engine.record import ShopContext, desired_for
+from sync_job.engine.plan import desired_for
+from sync_job.engine.shop import ShopContext
 from sync_job.engine.verify import Expected, Finding, Seen, count_by_kind, find_drift, is_drift
 from sync_job.state.store import Store
 
@@ -129,7 +125,7 @@ def expect_order(store: Store, ctx: ShopContext, order: Order) -> Expected | Non
     ledger = store.get_ledger(ctx.shop_id, order.id)
     known = ledger.state if ledger else NOTHING
     # Forward only, from what the job did: a download run's payment is not drift.
-    target = project(known, plan_actions(known, desired))
+    target = plan_reaches(known, desired)
     return Expected(
         order.id,
         ledger.number if ledger else ctx.settings.number_for(order.id),

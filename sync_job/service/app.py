@@ -19,7 +19,7 @@ from sync_job.domain.model import Tokens
 from sync_job.domain.windows import STREAMS, WindowRules, day_bounds, range_windows
 from sync_job.engine.budget import RunBudget
 from sync_job.engine.cycle import Cycle, CycleDeps, CycleResult
-from sync_job.engine.record import ShopContext
+from sync_job.engine.shop import ShopContext
 from sync_job.engine.trigger import work_off_inbox
 from sync_job.service.config import Config, RetryConfig, ShopConfig, TikTokConfig
 from sync_job.service.logs import register_secrets

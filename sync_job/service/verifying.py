@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from sync_job.engine.cycle import new_run_id
-from sync_job.engine.record import ShopContext
+from sync_job.engine.shop import ShopContext
 from sync_job.engine.verify import KINDS, Finding
 from sync_job.engine.verify_repair import repair, resolve_gone
 from sync_job.engine.verify_shop import ShopVerify, verify_shop

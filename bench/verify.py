@@ -76,22 +76,22 @@ def _mirror(
 
 def _seed(config: Config, dealpos: DealposSimulator, raws: list[dict[str, Any]]) -> None:
     """Record the orders as a run does, then mark every create done with its invoice made."""
-    ctx = shop_context(config, config.tiktok.shops[0], "realtime")
+    shop = shop_context(config, config.tiktok.shops[0], "realtime")
     store = Store.open(config.state.path)
     try:
         for n in range(0, len(raws), PAGE_SIZE):
-            record_orders(store, ctx, raws[n : n + PAGE_SIZE])
+            record_orders(store, shop, raws[n : n + PAGE_SIZE])
         with store.transaction("invoice every order"):
             for raw in raws:
-                _invoice(store, ctx, dealpos, parse_order(raw))
+                _invoice(store, shop, dealpos, parse_order(raw))
     finally:
         store.close()
 
 
-def _invoice(store: Store, ctx: ShopContext, dealpos: DealposSimulator, order: Order) -> None:
-    if not store.get_outbox_for_order(ctx.shop_id, order.id):
+def _invoice(store: Store, shop: ShopContext, dealpos: DealposSimulator, order: Order) -> None:
+    if not store.get_outbox_for_order(shop.shop_id, order.id):
         return  # unpaid: no invoice wanted
-    s = ctx.settings
+    s = shop.settings
     invoice = dealpos.tamper(
         {
             "action": "add",
@@ -104,9 +104,9 @@ def _invoice(store: Store, ctx: ShopContext, dealpos: DealposSimulator, order: O
     )
     state = InvoiceState("active", "Unsent", "Unpaid")
     store.put_ledger(
-        ctx.shop_id, order.id, LedgerRow(invoice.number, invoice.id, state, line_summary(order))
+        shop.shop_id, order.id, LedgerRow(invoice.number, invoice.id, state, line_summary(order))
     )
-    store.replace_outbox(ctx.shop_id, order.id, [], "pending")
+    store.replace_outbox(shop.shop_id, order.id, [], "pending")
 
 
 def run(quick: bool) -> list[Line]:

@@ -555,8 +555,8 @@ def test_payment_method_and_settle_time_take_one_route_each(tmp_path: Path) -> N
     data["dealpos"]["timeout_seconds"] = 7
     data["state"] = {"path": str(tmp_path / "sync.db")}
     config = parse_config(data, env={})
-    ctx = shop_context(config, config.tiktok.shops[0], "realtime")
-    assert ctx.settings.payment_method == "QRIS TikTok"
+    shop = shop_context(config, config.tiktok.shops[0], "realtime")
+    assert shop.settings.payment_method == "QRIS TikTok"
     app = App.open(config)
     try:
         assert app.deps().create_settle_seconds == 14.0

@@ -115,8 +115,8 @@ def test_plan_actions(known: InvoiceState, desired: InvoiceState, expected: list
     if actions:
         # Following the plan reaches the target.
         reached = project(known, actions)
-        assert reached.record == desired.record
-        assert desired.record != "active" or reached == desired
+        assert reached.existence == desired.existence
+        assert desired.existence != "active" or reached == desired
 
 
 def test_every_lifecycle_costs_one_call_per_observed_change() -> None:

@@ -231,7 +231,7 @@ def _check_mirrored(store: Store, dp: FakeDealpos, o: Order, kinds: set[str]) ->
     if desired is None:
         assert "unknown_status" in kinds and invoice is None
         return
-    if desired.record != "active":
+    if desired.existence != "active":
         assert invoice is None
         return
     if invoice is None:

@@ -29,9 +29,9 @@ def store(tmp_path: Path) -> Store:
     return Store.open(tmp_path / "state" / "sync.db", clock=lambda: BASE_TIME)
 
 
-def push(store: Store, dealpos: FakeDealpos, ctx: ShopContext = REALTIME) -> PushTally:
+def push(store: Store, dealpos: FakeDealpos, shop: ShopContext = REALTIME) -> PushTally:
     """Drain the outbox once, never sleeping."""
-    return drain(PushDeps(store, dealpos, ctx, SETTLE_SECONDS), DrainControl(sleep=lambda s: None))
+    return drain(PushDeps(store, dealpos, shop, SETTLE_SECONDS), DrainControl(sleep=lambda s: None))
 
 
 def invoice(dealpos: FakeDealpos, order_id: str) -> dict[str, Any]:

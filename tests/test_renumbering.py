@@ -114,7 +114,7 @@ def test_a_lost_delete_the_tenant_erased_counts_as_done(store: Store) -> None:
     push(store, dp)
     assert dp.calls == ["delete", "find"] and dp.invoices == {}
     ledger = store.get_ledger(SHOP, "905")
-    assert ledger is not None and ledger.state.record == "recycled"
+    assert ledger is not None and ledger.state.existence == "recycled"
     assert store.outbox_counts(SHOP) == {"pending": 0, "in_flight": 0, "quarantined": 0}
     assert [a for a in store.open_attention(SHOP) if a["kind"] == "rejected"] == []
 

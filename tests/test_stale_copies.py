@@ -48,8 +48,8 @@ def run(store: Store, tiktok: OneCopy, dealpos: FakeDealpos, mode: Mode) -> dict
         store, tiktok, dealpos, RULES, create_settle_seconds=60.0, clock=lambda: float(NOW)
     )
     windows = {"orders": [Window(NOW - 7200, NOW)], "returns": [Window(NOW - 7200, NOW)]}
-    ctx = ShopContext(SHOP, "cipher", SETTINGS, mode)
-    cycle = Cycle(deps, ctx, range_windows=windows if mode == "download" else None)
+    shop = ShopContext(SHOP, "cipher", SETTINGS, mode)
+    cycle = Cycle(deps, shop, range_windows=windows if mode == "download" else None)
     result = cycle.run()
     assert result.status == "ok", result.error
     return result.counts

@@ -23,7 +23,7 @@ def exp(
     order_id: str, target: InvoiceState = UNSENT, total: str | None = "100", **kw: object
 ) -> Expected:
     """An expected invoice the job created as TT-<id>."""
-    options: dict[str, object] = {"created": target.record != "none", **kw}
+    options: dict[str, object] = {"created": target.existence != "none", **kw}
     amount = None if total is None else Decimal(total)
     return Expected(order_id, f"TT-{order_id}", target, amount, **options)  # type: ignore[arg-type]
 

@@ -66,11 +66,11 @@ class PermanentError(RemoteError):
 
 
 class NotFound(PermanentError):
-    """The remote record does not exist (HTTP 404)."""
+    """What the call named does not exist remotely (HTTP 404)."""
 
 
 class Conflict(PermanentError):
-    """The record already exists (DealPOS duplicate invoice Number)."""
+    """It exists already (DealPOS: a duplicate invoice Number)."""
 
 
 class AuthError(RemoteError):
@@ -94,7 +94,8 @@ class InvalidTimestamp(RemoteError):
 
 
 class ConfigRefused(PermanentError):
-    """DealPOS refused an action for a configured record that does not exist: the config's fault."""
+    """DealPOS refused an action for a configured name it lacks (outlet, payment method,
+    customer): the config's fault."""
 
     def __init__(self, message: str, *, key: str) -> None:
         super().__init__(message)

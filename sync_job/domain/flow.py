@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 Mode = Literal["realtime", "download"]
-Record = Literal["none", "active", "recycled"]
+Existence = Literal["none", "active", "recycled"]  # no invoice, one, or in the recycle bin
 Fulfillment = Literal["Unsent", "Sent"]
 Payment = Literal["Unpaid", "Paid"]
 ActionKind = Literal["create", "send", "pay", "delete"]
@@ -36,15 +36,15 @@ INACTIVE_RETURN_STATUSES = frozenset(
 class InvoiceState:
     """What a DealPOS invoice looks like (or should look like) for one order."""
 
-    record: Record
+    existence: Existence
     fulfillment: Fulfillment = "Unsent"
     payment: Payment = "Unpaid"
 
     def describe(self) -> str:
         """Short human text, e.g. 'Sent+Unpaid', 'recycled', 'none'."""
-        if self.record == "active":
+        if self.existence == "active":
             return f"{self.fulfillment}+{self.payment}"
-        return self.record
+        return self.existence
 
 
 NOTHING = InvoiceState("none")
@@ -88,11 +88,11 @@ def desired_state(
 
 def plan_actions(known: InvoiceState, desired: InvoiceState) -> list[Action]:
     """The fewest DealPOS calls from `known` to `desired` (flow.md §3); only forward."""
-    if desired.record == "none" or known.record == "recycled":
+    if desired.existence == "none" or known.existence == "recycled":
         return []
-    if desired.record == "recycled":
-        return [Action("delete")] if known.record == "active" else []
-    if known.record == "none":
+    if desired.existence == "recycled":
+        return [Action("delete")] if known.existence == "active" else []
+    if known.existence == "none":
         return [Action("create", desired.fulfillment, desired.payment)]
     actions = []
     if known.fulfillment == "Unsent" and desired.fulfillment == "Sent":
@@ -115,7 +115,7 @@ def apply_action(state: InvoiceState, action: Action) -> InvoiceState:
         return replace(state, fulfillment="Sent")
     if action.kind == "pay":
         return replace(state, payment="Paid")
-    return replace(state, record="recycled")
+    return replace(state, existence="recycled")
 
 
 def project(state: InvoiceState, actions: list[Action]) -> InvoiceState:

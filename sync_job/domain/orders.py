@@ -1,4 +1,4 @@
-"""Parse raw TikTok order and return payloads into typed, validated records.
+"""Parse raw TikTok order and return payloads into typed, validated values.
 
 Anything malformed raises `BadOrder` with a reason a person can act on; the caller quarantines
 that one order and carries on with the rest of the page.
@@ -181,7 +181,7 @@ def parse_order(raw: Any) -> Order:
 
 
 def order_id_of(raw: Any) -> str:
-    """Best-effort order id of a payload that may be malformed (for quarantine records)."""
+    """Best-effort order id of a payload that may be malformed (for its attention item)."""
     if isinstance(raw, Mapping) and isinstance(raw.get("id"), (str, int)):
         return str(raw["id"])[:64]
     return ""

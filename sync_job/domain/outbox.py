@@ -22,7 +22,7 @@ ACTIONABLE: tuple[OutboxState, ...] = (PENDING, IN_FLIGHT)  # what a drain picks
 
 DONE: Final = "done"
 LEFT: Final = "left"
-STOP: Final = "config"  # the config names a record DealPOS lacks: stop the shop's push
+STOP: Final = "config"  # the config names an outlet/method/customer DealPOS lacks: stop
 
 
 def outbox_state(text: str) -> OutboxState:

@@ -18,10 +18,10 @@ from sync_job.state.store import OutboxRow, Store
 ATTENTION_KIND: Final = "config"
 
 
-def config_key(ctx: ShopContext, kind: str) -> str:
-    """The config key that names this record (`outlet` is per shop)."""
+def config_key(shop: ShopContext, kind: str) -> str:
+    """The config key that names this outlet, payment method or customer (`outlet` is per shop)."""
     if kind == "outlet":
-        return f"tiktok.shops (id {ctx.shop_id}).outlet"
+        return f"tiktok.shops (id {shop.shop_id}).outlet"
     return f"dealpos.{kind}"
 
 
@@ -32,12 +32,12 @@ def _detail(exc: PermanentError) -> str:
 
 
 def config_refusal(
-    ctx: ShopContext, action: str, order_id: str, exc: Exception
+    shop: ShopContext, action: str, order_id: str, exc: Exception
 ) -> ConfigRefused | None:
-    """A ConfigRefused when `exc` says a configured record does not exist; else None."""
+    """A ConfigRefused when `exc` says a configured name does not exist in DealPOS; else None."""
     if not isinstance(exc, PermanentError) or isinstance(exc, NotFound | Conflict):
         return None
-    s = ctx.settings
+    s = shop.settings
     names = {
         "outlet": s.outlet,
         "payment_method": s.payment_method,
@@ -46,7 +46,7 @@ def config_refusal(
     kind = missing_config_record(_detail(exc), names)
     if kind is None:
         return None
-    key = config_key(ctx, kind)
+    key = config_key(shop, kind)
     return ConfigRefused(
         f"DealPOS refused the {action} of order {order_id}: {_detail(exc)}. That is the config, "
         f"not the order: fix {key} (`sync-job check` lists what DealPOS has). This shop's push "
@@ -65,8 +65,10 @@ def config_item_for(store: Store, shop_id: str, order_id: str) -> int | None:
     return None if row is None else int(row[0])
 
 
-def stop_for_config(store: Store, ctx: ShopContext, row: OutboxRow, refused: ConfigRefused) -> None:
+def stop_for_config(
+    store: Store, shop: ShopContext, row: OutboxRow, refused: ConfigRefused
+) -> None:
     """Leave the action pending and raise the one attention item that names the config key."""
     with store.transaction("stop for a config refusal"):
         store.mark_not_sent(row.id, str(refused))  # a refusal: certainly not applied
-        store.raise_attention(ctx.shop_id, row.order_id, ATTENTION_KIND, refused.key, str(refused))
+        store.raise_attention(shop.shop_id, row.order_id, ATTENTION_KIND, refused.key, str(refused))

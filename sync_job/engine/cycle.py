@@ -26,7 +26,7 @@ from sync_job.engine.progress import NullProgress, Progress
 from sync_job.engine.push import DrainControl, drain
 from sync_job.engine.push_types import PushDeps, PushTally
 from sync_job.engine.recent import RecentOrders
-from sync_job.engine.record import RecordTally, record_orders, record_returns
+from sync_job.engine.record import PageTally, record_orders, record_returns
 from sync_job.engine.shop import ShopContext
 from sync_job.net.retrying import RetryConfig
 from sync_job.state.dryrun import RolledBackStore
@@ -57,7 +57,7 @@ class CycleResult:
     status: str = "ok"  # ok | failed | busy | stopped
     error: str | None = None
     error_kind: str | None = None  # the exception class, e.g. AuthError
-    record: RecordTally = field(default_factory=RecordTally)
+    record: PageTally = field(default_factory=PageTally)
     push: PushTally = field(default_factory=PushTally)
     counts: dict[str, Any] = field(default_factory=dict)
 
@@ -97,26 +97,26 @@ class Cycle:
     def __init__(
         self,
         deps: CycleDeps,
-        ctx: ShopContext,
+        shop: ShopContext,
         *,
         dry_run: bool = False,
         range_windows: dict[str, list[Window]] | None = None,
         push: bool = True,
     ) -> None:
         self.deps = deps
-        self.ctx = ctx
+        self.shop = shop
         self.dry_run = dry_run
         # `verify --refresh` only records: its plans wait in the outbox for the next real run.
         self.push = push
         # A backfill reads a fixed range and leaves the daemon's cursors alone.
         self.range_windows = range_windows
-        self.result = CycleResult(ctx.shop_id, new_run_id(), ctx.mode)
+        self.result = CycleResult(shop.shop_id, new_run_id(), shop.mode)
         self.result.record.keep_plans = dry_run
         self.recent = RecentOrders()  # parsed while recording, read again by this run's push
 
     def run(self) -> CycleResult:
         """Run the cycle; never raises for remote trouble (the result says what happened)."""
-        structlog.contextvars.bind_contextvars(run_id=self.result.run_id, shop_id=self.ctx.shop_id)
+        structlog.contextvars.bind_contextvars(run_id=self.result.run_id, shop_id=self.shop.shop_id)
         self._started = time.monotonic()
         self._calls_before = self.deps.dealpos_stats()
         try:
@@ -145,7 +145,10 @@ class Cycle:
     def _locked_run(self) -> None:
         store = self.deps.store
         lock = ShopLock(
-            store, self.ctx.shop_id, f"{self.ctx.mode}:{self.result.run_id}", clock=self.deps.clock
+            store,
+            self.shop.shop_id,
+            f"{self.shop.mode}:{self.result.run_id}",
+            clock=self.deps.clock,
         )
         try:
             lock.acquire()
@@ -153,7 +156,7 @@ class Cycle:
             self.result.status, self.result.error = "busy", str(exc)
             log.warning("another run holds this shop, skipping", reason=str(exc))
             return
-        store.start_run(self.result.run_id, self.ctx.shop_id, self.ctx.mode)
+        store.start_run(self.result.run_id, self.shop.shop_id, self.shop.mode)
         try:
             self._fetch_all(store, heartbeat=lock.renew)
             if self.push:
@@ -201,7 +204,7 @@ class Cycle:
 
     def _push(self, store: Store, lock: ShopLock) -> None:
         progress = self.deps.progress
-        counts = store.outbox_counts(self.ctx.shop_id)
+        counts = store.outbox_counts(self.shop.shop_id)
         progress.phase("push to DealPOS", counts["pending"] + counts["in_flight"], "call")
 
         renewed = time.monotonic()
@@ -216,7 +219,7 @@ class Cycle:
             progress.advance(1)
 
         try:
-            deps = PushDeps(store, self.deps.dealpos, self.ctx, self.deps.create_settle_seconds)
+            deps = PushDeps(store, self.deps.dealpos, self.shop, self.deps.create_settle_seconds)
             control = DrainControl(
                 retry=self.deps.retry,
                 sleep=self.deps.sleep,
@@ -244,16 +247,16 @@ class Cycle:
     def _windows(self, store: Store, stream: str) -> Iterable[Window]:
         if self.range_windows is not None:
             return self.range_windows[stream]
-        cursor = store.get_cursor(self.ctx.shop_id, stream)
+        cursor = store.get_cursor(self.shop.shop_id, stream)
         return cursor_windows(cursor, int(self.deps.clock()), self.deps.rules)
 
     def _fetch_all(self, store: Store, heartbeat: Callable[[], None] = lambda: None) -> None:
-        tt, cipher = self.deps.tiktok, self.ctx.cipher
+        tt, cipher = self.deps.tiktok, self.shop.cipher
         self._fetch_stream(
             store,
             "orders",
             tt.iter_orders,
-            lambda items: record_orders(store, self.ctx, items, self.recent),
+            lambda items: record_orders(store, self.shop, items, self.recent),
             heartbeat,
         )
         fetch_missing = lambda ids: tt.fetch_orders(cipher, ids)  # noqa: E731
@@ -261,7 +264,7 @@ class Cycle:
             store,
             "returns",
             tt.iter_returns,
-            lambda items: record_returns(store, self.ctx, items, fetch_missing, self.recent),
+            lambda items: record_returns(store, self.shop, items, fetch_missing, self.recent),
             heartbeat,
         )
 
@@ -270,7 +273,7 @@ class Cycle:
         store: Store,
         stream: str,
         pages: Callable[[str, Window], Iterator[Page]],
-        record: Callable[[list[dict[str, Any]]], RecordTally],
+        record: Callable[[list[dict[str, Any]]], PageTally],
         heartbeat: Callable[[], None],
     ) -> None:
         """Read every window of a stream; the cursor moves only after a whole window is recorded."""
@@ -279,7 +282,7 @@ class Cycle:
         progress.phase(f"fetch {stream}", len(windows), "window")
         try:
             for window in windows:
-                for page in pages(self.ctx.cipher, window):
+                for page in pages(self.shop.cipher, window):
                     tally.add(record(page.items))
                     heartbeat()
                     progress.advance(
@@ -290,7 +293,7 @@ class Cycle:
                     self.deps.budget.check()
                 if self.range_windows is None and not self.dry_run:
                     with store.transaction("advance cursor"):  # on disk before the next window
-                        store.advance_cursor(self.ctx.shop_id, stream, window.end)
+                        store.advance_cursor(self.shop.shop_id, stream, window.end)
                 progress.advance(1)
                 log.debug("window done", stream=stream, start=window.start, end=window.end)
         finally:
@@ -298,7 +301,7 @@ class Cycle:
 
     def _counts(self, store: Store) -> dict[str, Any]:
         rec, push = self.result.record, self.result.push
-        outbox = store.outbox_counts(self.ctx.shop_id)
+        outbox = store.outbox_counts(self.shop.shop_id)
         return {
             "fetched": rec.fetched,
             "returns": rec.returns,
@@ -328,4 +331,4 @@ class Cycle:
             duration_s=round(time.monotonic() - self._started, 3),
         )
         self.result.counts = counts
-        log.info("cycle finished", status=self.result.status, mode=self.ctx.mode, **counts)
+        log.info("cycle finished", status=self.result.status, mode=self.shop.mode, **counts)

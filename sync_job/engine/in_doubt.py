@@ -35,12 +35,12 @@ Lookup = Literal["adopted", "replanned", "needed"]
 def achieved(action: Action, state: InvoiceState) -> bool:
     """True when an invoice in `state` already shows what `action` would have done."""
     if action.kind == "create":
-        return state.record != "none"
+        return state.existence != "none"
     if action.kind == "send":
-        return state.fulfillment == "Sent" or state.record == "recycled"
+        return state.fulfillment == "Sent" or state.existence == "recycled"
     if action.kind == "pay":
         return state.payment == "Paid"
-    return state.record == "recycled"
+    return state.existence == "recycled"
 
 
 def resolve_in_doubt(deps: PushDeps, row: OutboxRow, order: Order) -> Lookup:
@@ -105,7 +105,7 @@ def _replan_never_created(deps: PushDeps, row: OutboxRow, order: Order) -> Looku
     # A slow create may still land. A plan without a create is only safe once it can no
     # longer; one that creates again is safe at once where a late landing meets it as a 409,
     # but a renumbering tenant answers no 409: there a second create would be a duplicate.
-    creates_again = heading(NOTHING, row.action, rest).record == "active"
+    creates_again = heading(NOTHING, row.action, rest).existence == "active"
     if renumbers(store) or not creates_again:
         _wait_out_a_late_create(deps, row)
     if not rest:  # nothing behind the create: the plan from no invoice is the create itself

@@ -131,9 +131,9 @@ def _check_manual_edits(
 ) -> None:
     """Raise attention items the API cannot fix: late line cancels, paid then cancelled."""
     known, desired = change
-    if known.record != "active":
+    if known.existence != "active":
         return
-    if desired.record == "recycled" and known.payment == "Paid":
+    if desired.existence == "recycled" and known.payment == "Paid":
         store.raise_attention(
             shop.shop_id,
             order.id,
@@ -142,7 +142,7 @@ def _check_manual_edits(
             f"order {order.id} was cancelled after its invoice was marked Paid: "
             "the invoice goes to the recycle bin; check the payment by hand",
         )
-    if desired.record == "active" and ledger is not None and ledger.lines is not None:
+    if desired.existence == "active" and ledger is not None and ledger.lines is not None:
         _check_cancelled_lines(store, shop, order, ledger)
 
 

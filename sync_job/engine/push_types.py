@@ -36,4 +36,4 @@ class PushTally:
     left_pending: int = 0
     retries: int = 0
     stopped_early: bool = False
-    config_refused: ConfigRefused | None = None  # the config named a record DealPOS lacks
+    config_refused: ConfigRefused | None = None  # the config named what DealPOS lacks

@@ -24,7 +24,7 @@ RAW_EXCERPT = 2000  # how much of a malformed payload an attention item keeps
 
 
 @dataclass
-class RecordTally:
+class PageTally:
     """What recording a batch of pages did."""
 
     fetched: int = 0
@@ -35,7 +35,7 @@ class RecordTally:
     plans: list[PlannedChange] = field(default_factory=list)
     keep_plans: bool = True  # a long backfill only counts; a dry run lists every change
 
-    def add(self, other: RecordTally) -> None:
+    def add(self, other: PageTally) -> None:
         """Fold another tally into this one."""
         self.fetched += other.fetched
         self.changed += other.changed
@@ -55,38 +55,38 @@ def _digest(canonical: str) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
-def _quarantine_payload(store: Store, ctx: ShopContext, raw: Any, kind: str, why: str) -> None:
+def _quarantine_payload(store: Store, shop: ShopContext, raw: Any, kind: str, why: str) -> None:
     oid = order_id_of(raw)
     key = f"{oid}:{content_hash(raw)}"
     excerpt = jsonutil.dumps(raw)[:RAW_EXCERPT] if raw is not None else "null"
     message = f"TikTok sent a malformed {kind} {oid or '(no id)'}: {why}"
-    store.raise_attention(ctx.shop_id, oid, f"bad_{kind}", key, message, {"raw": excerpt})
+    store.raise_attention(shop.shop_id, oid, f"bad_{kind}", key, message, {"raw": excerpt})
 
 
 def record_orders(
-    store: Store, ctx: ShopContext, raws: Sequence[Any], recent: RecentOrders | None = None
-) -> RecordTally:
+    store: Store, shop: ShopContext, raws: Sequence[Any], recent: RecentOrders | None = None
+) -> PageTally:
     """Record one page of orders and plan their actions, all in one transaction.
 
     `recent` receives every order written to the snapshot. It must live no longer than the run:
     a page whose transaction fails ends the run before anything reads it.
     """
     with store.transaction("record a page of orders"):
-        tally, recorded = _record_page(store, ctx, raws)
+        tally, recorded = _record_page(store, shop, raws)
     _remember(recent, recorded)
     return tally
 
 
 def _record_page(
-    store: Store, ctx: ShopContext, raws: Sequence[Any]
-) -> tuple[RecordTally, list[Order]]:
+    store: Store, shop: ShopContext, raws: Sequence[Any]
+) -> tuple[PageTally, list[Order]]:
     """Record and plan a page of orders inside the caller's unit of work."""
-    tally = RecordTally(fetched=len(raws))
+    tally = PageTally(fetched=len(raws))
     ids = [oid for oid in (order_id_of(r) for r in raws) if oid]
-    versions = store.get_order_versions(ctx.shop_id, ids)
+    versions = store.get_order_versions(shop.shop_id, ids)
     recorded: list[Order] = []
     for raw in raws:
-        _record_order(store, ctx, raw, versions, tally, recorded)
+        _record_order(store, shop, raw, versions, tally, recorded)
     return tally, recorded
 
 
@@ -98,16 +98,16 @@ def _remember(recent: RecentOrders | None, recorded: list[Order]) -> None:
 
 def _record_order(
     store: Store,
-    ctx: ShopContext,
+    shop: ShopContext,
     raw: Any,
     versions: dict[str, tuple[int, str]],
-    tally: RecordTally,
+    tally: PageTally,
     recorded: list[Order],
 ) -> None:
     try:
         order = parse_order(raw)
     except BadOrder as exc:
-        _quarantine_payload(store, ctx, raw, "order", str(exc))
+        _quarantine_payload(store, shop, raw, "order", str(exc))
         tally.bad += 1
         return
     # Serialised once: the same text is hashed and stored (the store would serialise it again).
@@ -116,29 +116,29 @@ def _record_order(
     previous = versions.get(order.id)
     if previous is not None and order.update_time < previous[0]:
         tally.stale += 1  # an older copy than the one recorded: status only moves forward
-        _flag_stale(store, ctx, order)
+        _flag_stale(store, shop, order)
         return
-    if previous == (order.update_time, digest) and ctx.mode == "realtime":
+    if previous == (order.update_time, digest) and shop.mode == "realtime":
         return  # seen exactly this copy before: the overlap re-read is free
     store.record_order(
-        ctx.shop_id, order.id, order.status, order.update_time, digest, raw, text=canonical
+        shop.shop_id, order.id, order.status, order.update_time, digest, raw, text=canonical
     )
     versions[order.id] = (order.update_time, digest)
     recorded.append(order)
     tally.changed += 1
-    plan = replan_to_desired(store, ctx, order)
+    plan = replan_to_desired(store, shop, order)
     if plan is not None:
         tally.plans.append(plan)
 
 
-def _flag_stale(store: Store, ctx: ShopContext, order: Order) -> None:
+def _flag_stale(store: Store, shop: ShopContext, order: Order) -> None:
     """An older copy whose status differs from the recorded one: tell a person, change nothing."""
-    recorded = store.get_order_status(ctx.shop_id, order.id)
+    recorded = store.get_order_status(shop.shop_id, order.id)
     if recorded is None or recorded[0] == order.status:
         return
     status, update_time = recorded
     store.raise_attention(
-        ctx.shop_id,
+        shop.shop_id,
         order.id,
         "stale",
         f"{order.id}:{order.update_time}:{order.status}",
@@ -159,51 +159,51 @@ FetchOrders = Callable[[list[str]], list[dict[str, Any]]]
 
 def record_returns(
     store: Store,
-    ctx: ShopContext,
+    shop: ShopContext,
     raws: Sequence[Any],
     fetch_orders: FetchOrders,
     recent: RecentOrders | None = None,
-) -> RecordTally:
+) -> PageTally:
     """Record one page of returns, fetch orders never seen, and replan every affected order."""
-    tally = RecordTally(returns=len(raws))
-    fresh: list[tuple[Return, Any]] = []
+    tally = PageTally(returns=len(raws))
+    to_record: list[tuple[Return, Any]] = []
     for raw in raws:
         try:
             ret = parse_return(raw)
         except BadOrder as exc:
             with store.transaction("quarantine a bad return"):
-                _quarantine_payload(store, ctx, raw, "return", str(exc))
+                _quarantine_payload(store, shop, raw, "return", str(exc))
             tally.bad += 1
             continue
-        previous = store.get_return_update_time(ctx.shop_id, ret.return_id)
+        previous = store.get_return_update_time(shop.shop_id, ret.return_id)
         if previous is None or ret.update_time >= previous:
-            fresh.append((ret, raw))
+            to_record.append((ret, raw))
     missing = sorted(
-        {r.order_id for r, _ in fresh if store.get_order_raw(ctx.shop_id, r.order_id) is None}
+        {r.order_id for r, _ in to_record if store.get_order_raw(shop.shop_id, r.order_id) is None}
     )
     # Fetched before the transaction: a page's writes never wait on the network.
     fetched = fetch_orders(missing) if missing else []
     with store.transaction("record a page of returns"):
-        fetched_tally, recorded = _record_page(store, ctx, fetched)
+        fetched_tally, recorded = _record_page(store, shop, fetched)
         tally.add(fetched_tally)
-        for ret, raw in fresh:
-            _record_return(store, ctx, ret, raw)
-        for order_id in sorted({r.order_id for r, _ in fresh}):
-            _replan_by_id(store, ctx, order_id, tally)
+        for ret, raw in to_record:
+            _record_return(store, shop, ret, raw)
+        for order_id in sorted({r.order_id for r, _ in to_record}):
+            _replan_by_id(store, shop, order_id, tally)
     _remember(recent, recorded)
     return tally
 
 
-def _record_return(store: Store, ctx: ShopContext, ret: Return, raw: Any) -> None:
+def _record_return(store: Store, shop: ShopContext, ret: Return, raw: Any) -> None:
     store.record_return(
-        ctx.shop_id, ret.return_id, ret.order_id, ret.return_status, ret.update_time, raw
+        shop.shop_id, ret.return_id, ret.order_id, ret.return_status, ret.update_time, raw
     )
     if not is_active_return(ret.return_status):
-        store.resolve_attention(ctx.shop_id, "return", ret.return_id)
+        store.resolve_attention(shop.shop_id, "return", ret.return_id)
         return
     refund = f"{ret.refund_total} {ret.currency}".strip() if ret.refund_total is not None else "?"
     store.raise_attention(
-        ctx.shop_id,
+        shop.shop_id,
         ret.order_id,
         "return",
         ret.return_id,
@@ -220,10 +220,10 @@ def _record_return(store: Store, ctx: ShopContext, ret: Return, raw: Any) -> Non
     )
 
 
-def _replan_by_id(store: Store, ctx: ShopContext, order_id: str, tally: RecordTally) -> None:
-    raw = store.get_order_raw(ctx.shop_id, order_id)
+def _replan_by_id(store: Store, shop: ShopContext, order_id: str, tally: PageTally) -> None:
+    raw = store.get_order_raw(shop.shop_id, order_id)
     if raw is None:
         return  # TikTok did not return the order: nothing to invoice yet
-    plan = replan_to_desired(store, ctx, parse_order(raw))
+    plan = replan_to_desired(store, shop, parse_order(raw))
     if plan is not None:
         tally.plans.append(plan)

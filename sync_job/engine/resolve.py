@@ -33,26 +33,26 @@ class Found:
 
 
 def find_order_invoice(
-    client: InvoiceFinder, store: Store, ctx: ShopContext, order: Order, ledger: LedgerRow | None
+    client: InvoiceFinder, store: Store, shop: ShopContext, order: Order, ledger: LedgerRow | None
 ) -> Found:
     """Look the order's invoice up the cheapest way that can find it on this tenant."""
     if ledger is not None and ledger.invoice_id:
         return Found(_noted(store, client.find_invoice_by_id(ledger.invoice_id)))
-    outlet = ctx.settings.outlet
+    outlet = shop.settings.outlet
     if ledger is not None and ledger.number:
         return Found(_noted(store, client.find_invoice(outlet, ledger.number)))
     if tenant.renumbers(store):
-        return _by_reference(client, store, ctx, order)
-    return Found(_noted(store, client.find_invoice(outlet, ctx.settings.number_for(order.id))))
+        return _by_reference(client, store, shop, order)
+    return Found(_noted(store, client.find_invoice(outlet, shop.settings.number_for(order.id))))
 
 
-def _by_reference(client: InvoiceFinder, store: Store, ctx: ShopContext, order: Order) -> Found:
+def _by_reference(client: InvoiceFinder, store: Store, shop: ShopContext, order: Order) -> Found:
     """The order's invoices in the list (outlet, tag, invoice date ±1 day), oldest first."""
-    day = date.fromisoformat(invoice_date(order, ctx.settings.timezone))
+    day = date.fromisoformat(invoice_date(order, shop.settings.timezone))
     first, last = (day - timedelta(days=1)).isoformat(), (day + timedelta(days=1)).isoformat()
     mine: list[InvoiceView] = []
     for page_number in range(1, LIST_PAGES_MAX + 1):
-        s = ctx.settings
+        s = shop.settings
         page = client.list_invoices(s.outlet, s.tag, first, last, page_number, LIST_PAGE)
         mine += [row for row in page if row.reference == order.id]
         if len(page) < LIST_PAGE:

@@ -33,8 +33,8 @@ KEEP_SECONDS = 3 * 86400  # worked-off notifications still catch TikTok's repeat
 class OrderIdsCycle(Cycle):
     """A cycle whose fetch is "these order ids" instead of the cursor windows."""
 
-    def __init__(self, deps: CycleDeps, ctx: ShopContext, order_ids: Sequence[str]) -> None:
-        super().__init__(deps, ctx)
+    def __init__(self, deps: CycleDeps, shop: ShopContext, order_ids: Sequence[str]) -> None:
+        super().__init__(deps, shop)
         self.order_ids = list(dict.fromkeys(order_ids))
 
     def _fetch_all(self, store: Store, heartbeat: Callable[[], None] = lambda: None) -> None:
@@ -42,8 +42,8 @@ class OrderIdsCycle(Cycle):
         tally = self.result.record
         for start in range(0, len(self.order_ids), DETAIL_BATCH):
             batch = self.order_ids[start : start + DETAIL_BATCH]
-            raws = self.deps.tiktok.fetch_orders(self.ctx.cipher, batch)
-            tally.add(record_orders(store, self.ctx, raws, self.recent))
+            raws = self.deps.tiktok.fetch_orders(self.shop.cipher, batch)
+            tally.add(record_orders(store, self.shop, raws, self.recent))
             heartbeat()
             if self.deps.should_stop():
                 raise Stopped("stop requested")
@@ -69,17 +69,17 @@ def work_off_inbox(
 
 
 def _work_off_shop(
-    deps: CycleDeps, ctx: ShopContext | None, rows: list[InboxRow]
+    deps: CycleDeps, shop: ShopContext | None, rows: list[InboxRow]
 ) -> CycleResult | None:
     db, now = deps.store.db, deps.clock()
     # A shop removed from the config since the notification came: nothing to do for it.
-    ignored = [r.notification_id for r in rows if r.order_id is None or ctx is None]
+    ignored = [r.notification_id for r in rows if r.order_id is None or shop is None]
     inbox.finish_notifications(db, ignored, "ignored", now)
-    named = [r for r in rows if r.order_id is not None and ctx is not None]
-    if not named or ctx is None:
+    named = [r for r in rows if r.order_id is not None and shop is not None]
+    if not named or shop is None:
         return None
     order_ids = [r.order_id for r in named if r.order_id is not None]
-    result = OrderIdsCycle(deps, ctx, order_ids).run()
+    result = OrderIdsCycle(deps, shop, order_ids).run()
     ids = [r.notification_id for r in named]
     if result.status == "ok":
         inbox.finish_notifications(db, ids, "pushed", deps.clock())
@@ -90,7 +90,7 @@ def _work_off_shop(
     # busy (another run holds the shop) or stopped: the notifications wait for the next round.
     log.info(
         "webhook round",
-        shop_id=ctx.shop_id,
+        shop_id=shop.shop_id,
         notifications=len(named),
         orders=len(set(order_ids)),
         status=result.status,

@@ -79,7 +79,7 @@ def find_drift(expected: Mapping[str, Expected], seen: Iterable[Seen]) -> list[F
     for order_id in sorted(expected):
         findings += _check_order(expected[order_id], by_reference.pop(order_id, []))
     for rows in by_reference.values():
-        findings += [_unexplained(row) for row in rows if row.state.record == "active"]
+        findings += [_unexplained(row) for row in rows if row.state.existence == "active"]
     return sorted(findings, key=lambda f: (f.order_id, f.number, f.kind))
 
 
@@ -100,16 +100,16 @@ def _check_order(exp: Expected, rows: list[Seen]) -> list[Finding]:
     if exp.pending:
         actual = rows[0].state.describe() if len(rows) == 1 else _numbers(rows) or NO_INVOICE
         return [_finding("pending", exp, exp.target.describe(), actual)]
-    active = [r for r in rows if r.state.record == "active"]
+    active = [r for r in rows if r.state.existence == "active"]
     if len(active) > 1:
         return [_finding("duplicate", exp, f"one invoice {exp.number}", _numbers(active))]
     row = active[0] if active else (rows[0] if rows else None)
-    if exp.target.record == "none":
-        if row is None or row.state.record != "active":
+    if exp.target.existence == "none":
+        if row is None or row.state.existence != "active":
             return []
         return [_finding("unexpected", exp, NO_INVOICE, row.state.describe(), row=row)]
     if row is None:
-        if exp.target.record == "recycled":
+        if exp.target.existence == "recycled":
             return []  # erased from the recycle bin, or never made: nothing to hold on to
         return [_finding("missing", exp, exp.target.describe(), NO_INVOICE, fixable=True)]
     return _check_state(exp, row) + _check_total(exp, row)
@@ -132,11 +132,11 @@ def _check_state(exp: Expected, row: Seen) -> list[Finding]:
 
 def _same(have: InvoiceState, want: InvoiceState) -> bool:
     """Equal states; in the recycle bin, fulfilment and payment no longer matter."""
-    return have == want or have.record == want.record == "recycled"
+    return have == want or have.existence == want.existence == "recycled"
 
 
 def _check_total(exp: Expected, row: Seen) -> list[Finding]:
-    if exp.total is None or row.amount is None or row.state.record != "active":
+    if exp.total is None or row.amount is None or row.state.existence != "active":
         return []
     if row.amount == exp.total:
         return []

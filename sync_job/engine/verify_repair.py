@@ -19,14 +19,14 @@ from sync_job.state.store import LedgerRow, Store
 from sync_job.state.verifications import open_verify_items
 
 
-def repair(store: Store, ctx: ShopContext, result: ShopVerify) -> None:
+def repair(store: Store, shop: ShopContext, result: ShopVerify) -> None:
     """Plan every fixable drift finding of `result`; raise an attention item for the others."""
     with store.transaction("put repairs in the outbox"):
         for finding in result.drift:
-            if finding.fixable and _replan(store, ctx, finding):
+            if finding.fixable and _replan(store, shop, finding):
                 result.repaired += 1
             else:
-                _raise_attention(store, ctx.shop_id, finding)
+                _raise_attention(store, shop.shop_id, finding)
                 result.raised += 1
 
 
@@ -46,27 +46,27 @@ def attention_key(finding: Finding) -> str:
     return finding.order_id or finding.number
 
 
-def _replan(store: Store, ctx: ShopContext, finding: Finding) -> bool:
+def _replan(store: Store, shop: ShopContext, finding: Finding) -> bool:
     """Correct the ledger to DealPOS's word and plan the order again; False when nothing to do."""
     try:
-        order = parse_order(store.get_order_raw(ctx.shop_id, finding.order_id))
+        order = parse_order(store.get_order_raw(shop.shop_id, finding.order_id))
     except BadOrder:
         return False
-    _correct_ledger(store, ctx, order, finding)
+    _correct_ledger(store, shop, order, finding)
     # An invoice the job had settled (a download run) is planned back to paid, not left unpaid.
     paid = finding.target is not None and finding.target.payment == "Paid"
-    plan = replan_to_desired(store, replace(ctx, mode="download") if paid else ctx, order)
+    plan = replan_to_desired(store, replace(shop, mode="download") if paid else shop, order)
     return plan is not None and bool(plan.actions)
 
 
-def _correct_ledger(store: Store, ctx: ShopContext, order: Order, finding: Finding) -> None:
+def _correct_ledger(store: Store, shop: ShopContext, order: Order, finding: Finding) -> None:
     if finding.seen is None:  # missing: DealPOS has no invoice at all any more
-        store.drop_ledger(ctx.shop_id, order.id)
+        store.drop_ledger(shop.shop_id, order.id)
         return
-    ledger = store.get_ledger(ctx.shop_id, order.id)
+    ledger = store.get_ledger(shop.shop_id, order.id)
     lines = ledger.lines if ledger and ledger.lines else line_summary(order)
     seen = finding.seen
-    store.put_ledger(ctx.shop_id, order.id, LedgerRow(seen.number, seen.id, seen.state, lines))
+    store.put_ledger(shop.shop_id, order.id, LedgerRow(seen.number, seen.id, seen.state, lines))
 
 
 def _raise_attention(store: Store, shop_id: str, finding: Finding) -> None:

@@ -109,68 +109,68 @@ def iter_listed(
         page_number += 1
 
 
-def day_range(first: date, last: date, ctx: ShopContext) -> tuple[int, int]:
+def day_range(first: date, last: date, shop: ShopContext) -> tuple[int, int]:
     """[start of `first`, start of the day after `last`) in the shop's timezone, Unix seconds."""
-    tz = ctx.settings.timezone
+    tz = shop.settings.timezone
     start = datetime.combine(first, time.min, tz)
     end = datetime.combine(last + timedelta(days=1), time.min, tz)
     return int(start.timestamp()), int(end.timestamp())
 
 
-def expect_order(store: Store, ctx: ShopContext, order: Order) -> Expected | None:
+def expect_order(store: Store, shop: ShopContext, order: Order) -> Expected | None:
     """What DealPOS should show for one order now (None: unknown status, nothing to check)."""
-    desired = desired_for(store, ctx, order)
+    desired = desired_for(store, shop, order)
     if desired is None:
         return None
-    ledger = store.get_ledger(ctx.shop_id, order.id)
+    ledger = store.get_ledger(shop.shop_id, order.id)
     known = ledger.state if ledger else NOTHING
     # Forward only, from what the job did: a download run's payment is not drift.
     target = plan_reaches(known, desired)
     return Expected(
         order.id,
-        ledger.number if ledger else ctx.settings.number_for(order.id),
+        ledger.number if ledger else shop.settings.number_for(order.id),
         target,
-        _sent_total(ctx, order, ledger.lines if ledger else None),
-        created=ledger is not None and ledger.state.record != "none",
+        _sent_total(shop, order, ledger.lines if ledger else None),
+        created=ledger is not None and ledger.state.existence != "none",
         invoice_id=ledger.invoice_id if ledger else None,
-        pending=bool(store.get_outbox_for_order(ctx.shop_id, order.id)),
+        pending=bool(store.get_outbox_for_order(shop.shop_id, order.id)),
     )
 
 
-def _sent_total(ctx: ShopContext, order: Order, invoiced: dict[str, int] | None) -> Decimal | None:
+def _sent_total(shop: ShopContext, order: Order, invoiced: dict[str, int] | None) -> Decimal | None:
     """The amount the invoice was made with; None when it cannot be known from the order now."""
     if invoiced is not None and invoiced != line_summary(order):
         return None  # lines cancelled after the invoice was made: a partial_cancel item says so
     try:
-        return expected_total(order, ctx.settings)
+        return expected_total(order, shop.settings)
     except InvoiceProblem:
         return None
 
 
-def expected_in_range(store: Store, ctx: ShopContext, start: int, end: int) -> dict[str, Expected]:
+def expected_in_range(store: Store, shop: ShopContext, start: int, end: int) -> dict[str, Expected]:
     """Every order of the shop whose invoice time falls in [start, end), with what it expects."""
     out: dict[str, Expected] = {}
-    for _oid, _status, raw in store.iter_orders_invoiced_between(ctx.shop_id, start, end):
+    for _oid, _status, raw in store.iter_orders_invoiced_between(shop.shop_id, start, end):
         try:
             order = parse_order(raw)
         except BadOrder:
             continue  # quarantined when recorded, with an attention item
-        exp = expect_order(store, ctx, order)
+        exp = expect_order(store, shop, order)
         if exp is not None:
             out[order.id] = exp
     return out
 
 
 def _add_known_references(
-    store: Store, ctx: ShopContext, expected: dict[str, Expected], seen: Iterable[Seen]
+    store: Store, shop: ShopContext, expected: dict[str, Expected], seen: Iterable[Seen]
 ) -> None:
     """Listed invoices of known orders paid outside the range are checked too, not unexpected."""
     for reference in {s.reference for s in seen} - set(expected):
-        raw = store.get_order_raw(ctx.shop_id, reference) if reference else None
+        raw = store.get_order_raw(shop.shop_id, reference) if reference else None
         if raw is None:
             continue
         try:
-            exp = expect_order(store, ctx, parse_order(raw))
+            exp = expect_order(store, shop, parse_order(raw))
         except BadOrder:
             continue
         if exp is not None:
@@ -180,22 +180,22 @@ def _add_known_references(
 def verify_shop(
     store: Store,
     lister: InvoiceLister,
-    ctx: ShopContext,
+    shop: ShopContext,
     first: date,
     last: date,
     calls: Callable[[], int] = lambda: 0,
 ) -> ShopVerify:
     """Compare one shop's orders in [first, last] with DealPOS's list; never raises for remote
     trouble (the result's `error` says what went wrong)."""
-    result = ShopVerify(ctx.shop_id, first, last)
+    result = ShopVerify(shop.shop_id, first, last)
     before = calls()
     try:
-        expected = expected_in_range(store, ctx, *day_range(first, last, ctx))
+        expected = expected_in_range(store, shop, *day_range(first, last, shop))
         result.orders = len(expected)
-        s = ctx.settings
+        s = shop.settings
         seen = list(iter_listed(lister, s.outlet, s.tag, first, last))
         result.invoices = len(seen)
-        _add_known_references(store, ctx, expected, seen)
+        _add_known_references(store, shop, expected, seen)
         result.findings = find_drift(expected, seen)
         result.checked = set(expected) | {s.reference for s in seen} | {s.number for s in seen}
     except (SyncError, ValueError) as exc:  # ValueError: an answer that is not an invoice list

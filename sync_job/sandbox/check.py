@@ -132,12 +132,12 @@ def _check_order(report: MirrorReport, oid: str, desired: InvoiceState | None,
     have = invoice_state(found[0]) if found else None
     if desired is None:  # unknown status: whatever was there stays; nothing to check
         return
-    if desired.record == "none":
+    if desired.existence == "none":
         if have is not None:
             report.wrong.append(f"{oid}: want no invoice, have {have.describe()}")
         return
-    if desired.record == "recycled":
-        if have is not None and have.record != "recycled":
+    if desired.existence == "recycled":
+        if have is not None and have.existence != "recycled":
             report.lost_cancellations.append(f"{oid}: cancelled, invoice still {have.describe()}")
         return
     if have == desired:

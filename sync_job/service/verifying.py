@@ -51,20 +51,20 @@ def verify_shops(
 
 
 def _verify_one(
-    app: App, shop: ShopConfig, first: date, last: date, fix: bool, trigger: str
+    app: App, configured: ShopConfig, first: date, last: date, fix: bool, trigger: str
 ) -> ShopVerify:
-    ctx = shop_context(app.config, shop, "realtime")
+    shop = shop_context(app.config, configured, "realtime")
     started = app.store.now()
     stats = app.dealpos.stats
-    result = verify_shop(app.store, app.dealpos, ctx, first, last, calls=lambda: stats.calls)
+    result = verify_shop(app.store, app.dealpos, shop, first, last, calls=lambda: stats.calls)
     if result.error is None:
-        resolve_gone(app.store, shop.id, result)
+        resolve_gone(app.store, shop.shop_id, result)
     if fix and result.error is None:
-        _repair_holding_the_shop(app, ctx, result)
+        _repair_holding_the_shop(app, shop, result)
     record_verify(app.store, _record(result, trigger, started, app.store.now()))
     log.info(
         "verify finished",
-        shop_id=shop.id,
+        shop_id=shop.shop_id,
         trigger=trigger,
         orders=result.orders,
         invoices=result.invoices,
@@ -75,16 +75,16 @@ def _verify_one(
     return result
 
 
-def _repair_holding_the_shop(app: App, ctx: ShopContext, result: ShopVerify) -> None:
+def _repair_holding_the_shop(app: App, shop: ShopContext, result: ShopVerify) -> None:
     """Repair under the shop's lease, so no run is pushing the same orders meanwhile."""
-    lock = ShopLock(app.store, ctx.shop_id, f"verify:{new_run_id()}", clock=app.clock)
+    lock = ShopLock(app.store, shop.shop_id, f"verify:{new_run_id()}", clock=app.clock)
     try:
         lock.acquire()
     except LockBusy as exc:
         result.error = f"not repaired: {exc}"
         return
     try:
-        repair(app.store, ctx, result)
+        repair(app.store, shop, result)
     finally:
         lock.release()
 

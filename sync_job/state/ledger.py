@@ -48,7 +48,7 @@ class LedgerTable(StoreBase):
                 order_id,
                 row.number,
                 row.invoice_id,
-                row.state.record,
+                row.state.existence,
                 row.state.fulfillment,
                 row.state.payment,
                 lines,

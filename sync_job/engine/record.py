@@ -166,18 +166,7 @@ def record_returns(
 ) -> PageTally:
     """Record one page of returns, fetch orders never seen, and replan every affected order."""
     tally = PageTally(returns=len(raws))
-    to_record: list[tuple[Return, Any]] = []
-    for raw in raws:
-        try:
-            ret = parse_return(raw)
-        except BadOrder as exc:
-            with store.transaction("quarantine a bad return"):
-                _quarantine_payload(store, shop, raw, "return", str(exc))
-            tally.bad += 1
-            continue
-        previous = store.get_return_update_time(shop.shop_id, ret.return_id)
-        if previous is None or ret.update_time >= previous:
-            to_record.append((ret, raw))
+    to_record = _returns_to_record(store, shop, raws, tally)
     missing = sorted(
         {r.order_id for r, _ in to_record if store.get_order_raw(shop.shop_id, r.order_id) is None}
     )
@@ -192,6 +181,25 @@ def record_returns(
             _replan_by_id(store, shop, order_id, tally)
     _remember(recent, recorded)
     return tally
+
+
+def _returns_to_record(
+    store: Store, shop: ShopContext, raws: Sequence[Any], tally: PageTally
+) -> list[tuple[Return, Any]]:
+    """The page's returns no older than the recorded copy; a malformed one is quarantined."""
+    to_record: list[tuple[Return, Any]] = []
+    for raw in raws:
+        try:
+            ret = parse_return(raw)
+        except BadOrder as exc:
+            with store.transaction("quarantine a bad return"):
+                _quarantine_payload(store, shop, raw, "return", str(exc))
+            tally.bad += 1
+            continue
+        previous = store.get_return_update_time(shop.shop_id, ret.return_id)
+        if previous is None or ret.update_time >= previous:
+            to_record.append((ret, raw))
+    return to_record
 
 
 def _record_return(store: Store, shop: ShopContext, ret: Return, raw: Any) -> None:

@@ -20,18 +20,26 @@ def rsps() -> Iterator[responses.RequestsMock]:
         yield mock
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def restore_logging() -> Iterator[None]:
-    """Undo every global change sync_job.service.logs.configure_logging makes."""
+    """Undo every global change sync_job.service.logs.configure_logging makes, after every test.
+
+    Autouse: any test that runs a command in-process (click's runner calls `main`, which
+    configures logging for the process) would otherwise leave structlog filtering at INFO and a
+    handler on a closed stream for whichever test runs next in the same worker.
+    """
     from sync_job.service.logs import HANDLER_NAME, QUIET_LOGGERS
 
     root = logging.getLogger()
     level = root.level
+    quiet = {name: logging.getLogger(name).level for name in QUIET_LOGGERS}
+    config = structlog.get_config()
     yield
     for handler in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
         root.removeHandler(handler)
+        handler.close()
     root.setLevel(level)
-    for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.NOTSET)
+    for name, quiet_level in quiet.items():
+        logging.getLogger(name).setLevel(quiet_level)
     structlog.contextvars.clear_contextvars()
-    structlog.reset_defaults()
+    structlog.configure(**config)

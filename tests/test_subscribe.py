@@ -9,7 +9,9 @@ import pytest
 
 from sync_job.domain.errors import ConfigError
 from sync_job.sandbox.faults import Fault
+from sync_job.net.retrying import RetryConfig
 from sync_job.sandbox.tiktok_sim import TikTokSimulator
+from sync_job.service import cli_connect
 from sync_job.service.subscribe import EVENT_TYPES, check_address
 from tests.test_init_connect import APP_SECRET, invoke, tiktok, tiktok_only
 
@@ -52,13 +54,23 @@ def test_subscribe_alone_uses_the_stored_pair_and_json_stays_parseable(
     assert set(tiktok.subscriptions.values()) == {other}
 
 
-def test_refused_subscription_exits_1(tmp_path: Path, tiktok: TikTokSimulator) -> None:
-    """TikTok refusing the PUT: exit 1 with the reason, no traceback."""
+def test_refused_subscription_exits_1(
+    tmp_path: Path, tiktok: TikTokSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TikTok refusing the PUT: retried as usual, then exit 1 with the reason, no traceback."""
+    waits: list[float] = []  # the retry back-off, recorded instead of slept (seconds each)
+    build = cli_connect.build_tiktok_client
+    monkeypatch.setattr(
+        cli_connect, "build_tiktok_client", lambda *a, **kw: build(*a, **kw, sleep=waits.append)
+    )
     config = str(tiktok_only(tmp_path, tiktok))
     assert invoke(["--config", config, "connect", "--code", tiktok.issue_auth_code()], ENV)[0] == 0
     tiktok.faults.queue(Fault.SERVER_ERROR, times=50, endpoint="PUT /event/202309/webhooks")
     code, _, err = invoke(["--config", config, "connect", "--subscribe", URL], ENV)
     assert code == 1 and "subscribing the webhooks failed" in err
+    attempts = RetryConfig().max_attempts
+    assert tiktok.calls.count("PUT /event/202309/webhooks") == attempts
+    assert len(waits) == attempts - 1 and all(w > 0 for w in waits)
 
 
 @pytest.mark.parametrize(

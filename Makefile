@@ -29,8 +29,14 @@ browser:
 run: install
 	$(BIN)/sync-job sandbox $(RUN_ARGS)
 
+# The suite mostly waits (real loopback servers, subprocesses, the soak's daemon), so it runs in
+# TEST_WORKERS pytest-xdist processes, more than a 2-core machine has cores; `make test
+# TEST_WORKERS=0` runs it in one process. loadgroup keeps tests marked with one xdist_group
+# (the browser tests share one Chromium) on one worker.
+TEST_WORKERS ?= 4
+
 test: install browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: install
 	$(BIN)/ruff format --check sync_job tests bench

@@ -22,7 +22,9 @@ from sync_job.state.store import Store
 from tests.e2e.conftest import SECRETS, SHOP, Sandbox, running_sandbox
 from tests.factories import line, order
 
-pytestmark = pytest.mark.e2e
+# One worker runs the whole module under pytest-xdist (`--dist loadgroup`): one Chromium and one
+# recorded shared sandbox for it, instead of one per worker.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser")]
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 if CHROMIUM is None or DRIVER is None:

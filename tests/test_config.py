@@ -63,7 +63,16 @@ client_id = "client-id"
 client_secret = "file-client-secret-4444"
 """
 
-DELETE = object()
+
+class _Delete:
+    """The marker `edited` reads as "remove this key"; a fixed repr keeps the test ids the same
+    in every process (pytest-xdist's workers must collect identical ids)."""
+
+    def __repr__(self) -> str:
+        return "DELETE"
+
+
+DELETE = _Delete()
 
 
 def minimal() -> dict[str, Any]:

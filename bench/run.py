@@ -22,6 +22,7 @@ from pathlib import Path
 from bench import (
     calls,
     history,
+    keepalive,
     memory,
     overhead,
     paging,
@@ -47,6 +48,7 @@ FIGURES: dict[str, Callable[[bool], list[Line]]] = {
     "web_page": web.run,
     "shared_quota": shared_quota.run,
     "verify": verify.run,
+    "sandbox_keepalive": keepalive.run,
 }
 
 

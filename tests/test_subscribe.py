@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from sync_job.domain.errors import ConfigError
-from sync_job.sandbox.faults import Fault
 from sync_job.net.retrying import RetryConfig
+from sync_job.sandbox.faults import Fault
 from sync_job.sandbox.tiktok_sim import TikTokSimulator
 from sync_job.service import cli_connect
+from sync_job.service.app import build_tiktok_client
 from sync_job.service.subscribe import EVENT_TYPES, check_address
 from tests.test_init_connect import APP_SECRET, invoke, tiktok, tiktok_only
 
@@ -59,9 +60,10 @@ def test_refused_subscription_exits_1(
 ) -> None:
     """TikTok refusing the PUT: retried as usual, then exit 1 with the reason, no traceback."""
     waits: list[float] = []  # the retry back-off, recorded instead of slept (seconds each)
-    build = cli_connect.build_tiktok_client
-    monkeypatch.setattr(
-        cli_connect, "build_tiktok_client", lambda *a, **kw: build(*a, **kw, sleep=waits.append)
+    monkeypatch.setattr(  # the name connect calls: the real builder, with a recording sleep
+        cli_connect,
+        "build_tiktok_client",
+        lambda *a, **kw: build_tiktok_client(*a, **kw, sleep=waits.append),
     )
     config = str(tiktok_only(tmp_path, tiktok))
     assert invoke(["--config", config, "connect", "--code", tiktok.issue_auth_code()], ENV)[0] == 0

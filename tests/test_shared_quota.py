@@ -82,3 +82,16 @@ def test_daemon_backfill_and_once_on_one_tenant_get_no_429() -> None:
     got = measure(25, timeout=120)
     assert got.codes == {"backfill": 0, "once": 0, "daemon": 0}
     assert got.calls >= 3 * 25 and got.limited == 0, got
+
+
+def test_over_the_limit_waits_for_as_many_completions_to_leave_as_needed(state: Path) -> None:
+    """Limit 4 filled by another process (one call in flight): limit 3 waits for the 2nd oldest."""
+    clock = Clock()
+    wide = SharedQuota(state, "tenant", 4, 10, clock=clock.time)
+    narrow = SharedQuota(state, "tenant", 3, 10, clock=clock.time)
+    for _ in range(3):
+        wide.complete(wide.reserve()[0], None)
+        clock.now += 1
+    assert wide.reserve()[1] == 0  # in flight: 3 done (at 1000, 1001, 1002) + 1 = 4 used
+    # Two calls must leave before a 3-limit process may start: the second oldest, at 1001.
+    assert narrow.reserve() == (None, 1001.0 + 10 - clock.now)

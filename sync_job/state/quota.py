@@ -95,22 +95,23 @@ class SharedQuota:
         ).fetchone()
         if hold is not None and hold[0] > now:
             return None, float(hold[0]) - now
-        done = [r[0] for r in db.execute(
-            "SELECT at FROM quota_calls WHERE tenant = ? AND done = 1 ORDER BY at", (self.tenant,)
-        )]  # fmt: skip
-        (in_flight,) = db.execute(
-            "SELECT COUNT(*) FROM quota_calls WHERE tenant = ? AND done = 0", (self.tenant,)
+        # What the DELETE left are the calls that count: done within the window, or in flight.
+        (used,) = db.execute(
+            "SELECT COUNT(*) FROM quota_calls WHERE tenant = ?", (self.tenant,)
         ).fetchone()
-        used = len(done) + int(in_flight)
         if used < self.limit:
             cursor = db.execute(
                 "INSERT INTO quota_calls (tenant, at, done) VALUES (?, ?, 0)", (self.tenant, now)
             )
             return cursor.lastrowid, 0.0
-        index = used - self.limit
-        if index >= len(done):  # all slots held by calls in flight: poll at the average spacing
+        # Counting from the oldest completion, the one at offset (used - limit) frees our slot.
+        freed = db.execute(
+            "SELECT at FROM quota_calls WHERE tenant = ? AND done = 1 ORDER BY at LIMIT 1 OFFSET ?",
+            (self.tenant, used - self.limit),
+        ).fetchone()
+        if freed is None:  # all slots held by calls in flight: poll at the average spacing
             return None, self.window / self.limit
-        return None, max(done[index] + self.window - now, 0.001)
+        return None, max(float(freed[0]) + self.window - now, 0.001)
 
     def complete(self, reservation: int | None, hold_seconds: float | None) -> None:
         """The reserved call ended now (it counts from now); share a server-imposed hold."""

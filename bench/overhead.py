@@ -22,7 +22,7 @@ from bench.engine_only import engine_cpu_per_order
 from bench.report import Line, median, ratio
 from sync_job.sandbox.tiktok_sim import TikTokSimulator
 
-TARGET = 1.3
+TARGET = 1.5
 REPEATS = 5
 
 

@@ -1,4 +1,5 @@
-"""End-to-end harness: both simulators on loopback, the real `sync-job` command in a subprocess."""
+"""End-to-end harness: both simulators on loopback, the real `sync-job` command in a subprocess
+(`status`, the harness's probe between runs, in process)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from sync_job.sandbox.catalogue import dealpos_variants
 from sync_job.sandbox.check import MirrorReport, compare_mirror
 from sync_job.sandbox.dealpos_sim import DealposSimulator
 from sync_job.sandbox.faults import FaultConfig
 from sync_job.sandbox.tiktok_sim import TikTokSimulator
+from sync_job.service.cli import main
 from sync_job.state.store import Store
 
 SHOP = "7495000000000000042"
@@ -92,8 +95,16 @@ class Sandbox:
         return proc
 
     def status(self) -> dict[str, Any]:
-        """`status --json`, parsed."""
-        data: dict[str, Any] = json.loads(self.run("status", "--json").stdout)
+        """`status --json`, parsed: the command itself (`main`), run in this process.
+
+        `settle` asks after every run; in a subprocess each answer cost an interpreter start
+        and the command's imports (about a second of CPU), for a read of the state file.
+        The commands under test still run as subprocesses (`run`).
+        """
+        args = ["--config", str(self.config_path), "status", "--json"]
+        result = CliRunner().invoke(main, args, env=SECRETS, catch_exceptions=False)
+        assert result.exit_code == 0, result.stderr[-3000:]
+        data: dict[str, Any] = json.loads(result.stdout)
         return data
 
     def settle(self, max_runs: int = 12) -> int:

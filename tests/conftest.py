@@ -43,3 +43,19 @@ def restore_logging() -> Iterator[None]:
         logging.getLogger(name).setLevel(quiet_level)
     structlog.contextvars.clear_contextvars()
     structlog.configure(**config)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the long tests first: the soaks, then the end-to-end ones, then the rest.
+
+    Under pytest-xdist (`make test`) the long ones then start at once on every worker and the
+    many short ones fill the gaps at the end, instead of one long test trailing alone. The sort
+    is stable, so each group keeps its collection order (and every worker collects the same).
+    """
+    items.sort(key=_long_first)
+
+
+def _long_first(item: pytest.Item) -> int:
+    if item.get_closest_marker("soak"):
+        return 0
+    return 1 if item.get_closest_marker("e2e") else 2

@@ -3,6 +3,7 @@
 The pusher builds bodies from the recorded snapshot. Right after recording a page it would read
 back and parse the very orders it just parsed; this bounded map hands it those objects instead.
 Only orders whose copy was written to the snapshot go in, so an entry is always the recorded copy.
+Kept, being a plain bounded dict: without it the engine spends ~1.5 ms CPU per order, not ~1.1.
 """
 
 from __future__ import annotations

@@ -57,12 +57,7 @@ def config_refusal(
 
 def config_item_for(store: Store, shop_id: str, order_id: str) -> int | None:
     """The newest open config item a refusal of this order raised (its attention id), or None."""
-    row = store.db.execute(
-        "SELECT id FROM attention WHERE shop_id = ? AND kind = ? AND order_id = ? "
-        "AND resolved_at IS NULL ORDER BY id DESC LIMIT 1",
-        (shop_id, ATTENTION_KIND, order_id),
-    ).fetchone()
-    return None if row is None else int(row[0])
+    return store.newest_open_attention(shop_id, ATTENTION_KIND, order_id)
 
 
 def stop_for_config(

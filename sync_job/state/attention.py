@@ -55,6 +55,15 @@ class AttentionTable(StoreBase):
             (self.now(), shop_id, kind, key),
         )
 
+    def newest_open_attention(self, shop_id: str, kind: str, order_id: str) -> int | None:
+        """The id of the order's newest unresolved item of this kind, or None."""
+        row = self.db.execute(
+            "SELECT id FROM attention WHERE shop_id = ? AND kind = ? AND order_id = ? "
+            "AND resolved_at IS NULL ORDER BY id DESC LIMIT 1",
+            (shop_id, kind, order_id),
+        ).fetchone()
+        return None if row is None else int(row[0])
+
     def open_attention(self, shop_id: str) -> list[dict[str, Any]]:
         """Every unresolved work item of a shop, oldest first."""
         rows = self._all(

@@ -29,7 +29,8 @@ from sync_job.engine.shop import ShopContext
 from sync_job.sandbox.dealpos_sim import DealposSimulator
 from sync_job.service.app import shop_context
 from sync_job.service.config import Config, load_config
-from sync_job.state.store import LedgerRow, Store
+from sync_job.state.ledger import LedgerRow
+from sync_job.state.store import Store
 from sync_job.state.verifications import last_verify
 
 TARGET_MB = 150

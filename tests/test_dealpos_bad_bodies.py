@@ -17,7 +17,8 @@ from sync_job.engine.push_types import PushDeps, PushTally
 from sync_job.engine.record import record_orders
 from sync_job.engine.shop import ShopContext
 from sync_job.net.retrying import RetryConfig
-from sync_job.state.store import LedgerRow, Store
+from sync_job.state.ledger import LedgerRow
+from sync_job.state.store import Store
 from tests.factories import BASE_TIME, SETTINGS, SETTLE_SECONDS, order
 
 SHOP = "shop-bodies"

@@ -15,7 +15,8 @@ from sync_job.engine.push import DrainControl, drain
 from sync_job.engine.push_types import PushDeps, PushTally
 from sync_job.engine.record import record_orders, record_returns
 from sync_job.engine.shop import ShopContext
-from sync_job.state.store import LedgerRow, Store
+from sync_job.state.ledger import LedgerRow
+from sync_job.state.store import Store
 from tests.factories import BASE_TIME, SETTINGS, SETTLE_SECONDS, line, order, ret
 from tests.fakes import FakeDealpos
 

@@ -19,7 +19,8 @@ from sync_job.engine.in_doubt import resolve_in_doubt
 from sync_job.engine.push_types import PushDeps, PushTally
 from sync_job.engine.resolve import note_numbering
 from sync_job.state.attention import resolve_attention_ids
-from sync_job.state.store import LedgerRow, OutboxRow
+from sync_job.state.ledger import LedgerRow
+from sync_job.state.outbox import OutboxRow
 
 log = structlog.get_logger(__name__)
 

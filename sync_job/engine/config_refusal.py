@@ -13,7 +13,8 @@ from typing import Final
 from sync_job.dealpos.assumed import missing_config_record
 from sync_job.domain.errors import ConfigRefused, Conflict, NotFound, PermanentError
 from sync_job.engine.shop import ShopContext
-from sync_job.state.store import OutboxRow, Store
+from sync_job.state.outbox import OutboxRow
+from sync_job.state.store import Store
 
 ATTENTION_KIND: Final = "config"
 

@@ -21,7 +21,8 @@ from sync_job.domain.orders import Order
 from sync_job.engine.plan import heading, later_actions, replan_after
 from sync_job.engine.push_types import PushDeps
 from sync_job.engine.resolve import find_order_invoice
-from sync_job.state.store import LedgerRow, OutboxRow
+from sync_job.state.ledger import LedgerRow
+from sync_job.state.outbox import OutboxRow
 from sync_job.state.tenant import renumbers
 
 log = structlog.get_logger(__name__)

@@ -25,7 +25,9 @@ from sync_job.domain.invoice import line_summary
 from sync_job.domain.orders import Order
 from sync_job.domain.outbox import IN_FLIGHT, PENDING, QUARANTINED
 from sync_job.engine.shop import ShopContext
-from sync_job.state.store import LedgerRow, OutboxRow, Store
+from sync_job.state.ledger import LedgerRow
+from sync_job.state.outbox import OutboxRow
+from sync_job.state.store import Store
 
 
 @dataclass(frozen=True)

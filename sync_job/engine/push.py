@@ -26,7 +26,8 @@ from sync_job.engine.config_refusal import config_refusal, stop_for_config
 from sync_job.engine.push_types import PushDeps, PushTally
 from sync_job.engine.recent import RecentOrders
 from sync_job.net.retrying import RetryConfig, transient_retrying
-from sync_job.state.store import OutboxRow, Store
+from sync_job.state.outbox import OutboxRow
+from sync_job.state.store import Store
 
 log = structlog.get_logger(__name__)
 

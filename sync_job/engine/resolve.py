@@ -18,7 +18,8 @@ from sync_job.domain.orders import Order
 from sync_job.engine.ports import LIST_PAGE, InvoiceFinder
 from sync_job.engine.shop import ShopContext
 from sync_job.state import tenant
-from sync_job.state.store import LedgerRow, Store
+from sync_job.state.ledger import LedgerRow
+from sync_job.state.store import Store
 
 LIST_PAGES_MAX = 50  # 5,000 invoices of one tag in three days: more means something is wrong
 

@@ -15,7 +15,8 @@ from sync_job.engine.plan import replan_to_desired
 from sync_job.engine.shop import ShopContext
 from sync_job.engine.verify import Finding
 from sync_job.engine.verify_shop import ShopVerify
-from sync_job.state.store import LedgerRow, Store
+from sync_job.state.ledger import LedgerRow
+from sync_job.state.store import Store
 from sync_job.state.verifications import open_verify_items
 
 

@@ -14,14 +14,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from sync_job.state.attention import AttentionTable
-from sync_job.state.ledger import LedgerRow, LedgerTable
-from sync_job.state.outbox import OutboxRow, OutboxTable
+from sync_job.state.ledger import LedgerTable
+from sync_job.state.outbox import OutboxTable
 from sync_job.state.runs import RunTables
 from sync_job.state.snapshot import SnapshotTables
 from sync_job.state.tokens import TokenTable
-
-# The row types live with their tables (ledger.py, outbox.py); callers import them from here too.
-__all__ = ["LedgerRow", "OutboxRow", "Store"]
 
 
 class Store(SnapshotTables, LedgerTable, OutboxTable, RunTables, AttentionTable, TokenTable):

@@ -8,7 +8,8 @@ from typing import Any
 from sync_job.domain.flow import Action, InvoiceState
 from sync_job.service.config import Secret, ShopConfig
 from sync_job.service.web import PageSettings
-from sync_job.state.store import LedgerRow, Store
+from sync_job.state.ledger import LedgerRow
+from sync_job.state.store import Store
 from tests.factories import line, order
 
 SHOP = "7495000000000000042"

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from sync_job.dealpos.wire import InvoiceView
 from sync_job.domain.invoice import invoice_date
 from sync_job.domain.orders import Order
-from sync_job.engine.ports import LIST_PAGE, InvoiceFinder
+from sync_job.engine.ports import InvoiceFinder, iter_invoices
 from sync_job.engine.shop import ShopContext
 from sync_job.state import tenant
 from sync_job.state.ledger import LedgerRow
@@ -51,13 +51,9 @@ def _by_reference(client: InvoiceFinder, store: Store, shop: ShopContext, order:
     """The order's invoices in the list (outlet, tag, invoice date ±1 day), oldest first."""
     day = date.fromisoformat(invoice_date(order, shop.settings.timezone))
     first, last = (day - timedelta(days=1)).isoformat(), (day + timedelta(days=1)).isoformat()
-    mine: list[InvoiceView] = []
-    for page_number in range(1, LIST_PAGES_MAX + 1):
-        s = shop.settings
-        page = client.list_invoices(s.outlet, s.tag, first, last, page_number, LIST_PAGE)
-        mine += [row for row in page if row.reference == order.id]
-        if len(page) < LIST_PAGE:
-            break
+    s = shop.settings
+    listed = iter_invoices(client, s.outlet, s.tag, (first, last), LIST_PAGES_MAX)
+    mine = [row for row in listed if row.reference == order.id]
     if not mine:
         return Found(None, by_list=True)
     mine.sort(key=lambda v: (v.created, v.id))

@@ -5,7 +5,7 @@ DealPOS calls: only the invoice list's pages (plus a token when the client has n
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -16,11 +16,10 @@ from sync_job.domain.flow import NOTHING, InvoiceState, plan_reaches
 from sync_job.domain.invoice import InvoiceProblem, expected_total, line_summary
 from sync_job.domain.orders import BadOrder, Order, parse_order
 from sync_job.engine.plan import desired_for
+from sync_job.engine.ports import InvoicePages, iter_invoices
 from sync_job.engine.shop import ShopContext
 from sync_job.engine.verify import Expected, Finding, Seen, count_by_kind, find_drift, is_drift
 from sync_job.state.store import Store
-
-PAGE_SIZE = 100  # the invoice list's largest page (dealpos.md)
 
 
 class ListedInvoice(Protocol):
@@ -39,18 +38,8 @@ class ListedInvoice(Protocol):
         ...
 
 
-class InvoiceLister(Protocol):
-    """The DealPOS call verify makes: one page of an outlet's invoices with a tag, by date."""
-
-    def list_invoices(
-        self,
-        outlet: str,
-        tag: str,
-        start_date: str,
-        end_date: str,
-        page_number: int,
-        page_size: int = PAGE_SIZE,
-    ) -> Sequence[ListedInvoice]: ...
+# The DealPOS call verify makes: the invoice list's pages, rows typed as above.
+InvoiceLister = InvoicePages[ListedInvoice]
 
 
 @dataclass
@@ -96,17 +85,9 @@ class ShopVerify:
 def iter_listed(
     lister: InvoiceLister, outlet: str, tag: str, first: date, last: date
 ) -> Iterator[Seen]:
-    """Every listed invoice, page by page; a short page is the last (no call past it)."""
-    page_number = 1
-    while True:
-        page = lister.list_invoices(
-            outlet, tag, first.isoformat(), last.isoformat(), page_number, PAGE_SIZE
-        )
-        for row in page:
-            yield Seen(row.id, row.number, row.reference, row.amount, row.state())
-        if len(page) < PAGE_SIZE:
-            return
-        page_number += 1
+    """Every listed invoice, as verify compares it."""
+    for row in iter_invoices(lister, outlet, tag, (first.isoformat(), last.isoformat())):
+        yield Seen(row.id, row.number, row.reference, row.amount, row.state())
 
 
 def day_range(first: date, last: date, shop: ShopContext) -> tuple[int, int]:

@@ -70,6 +70,23 @@ def _explained(path: Path) -> Iterator[None]:
         raise problem from None
 
 
+def connect_writer(target: str, *, uri: bool = False) -> sqlite3.Connection:
+    """A read-write connection to the state file, set up as every writer of it uses one."""
+    # isolation_level=None: no implicit transactions; writes are grouped explicitly.
+    conn = sqlite3.connect(
+        target, uri=uri, timeout=30, check_same_thread=False, isolation_level=None
+    )
+    try:
+        # In WAL mode a commit then writes the log without waiting for the disk (fsync): it
+        # survives a crash of the process; an OS crash may lose the last commits.
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=30000")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 def iso_now(clock: Callable[[], float]) -> str:
     """The clock's now as an ISO-8601 UTC timestamp."""
     return datetime.fromtimestamp(clock(), UTC).isoformat(timespec="seconds")
@@ -96,15 +113,10 @@ class StoreBase:
         """
         with _explained(path):
             _secure_path(path)
-            # isolation_level=None: no implicit transactions; writes are grouped by transaction().
-            conn = sqlite3.connect(
-                str(path), timeout=30, check_same_thread=False, isolation_level=None
-            )
+            conn = connect_writer(str(path))  # writes are grouped by transaction()
             db = sqlite_utils.Database(conn)
             try:
                 _enable_wal(db)
-                db.execute("PRAGMA synchronous=NORMAL")
-                db.execute("PRAGMA busy_timeout=30000")
                 migrate(db, path)
             except BaseException:
                 conn.close()

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import structlog
 
+from sync_job.state.db import connect_writer
+
 log = structlog.get_logger(__name__)
 
 # A reservation never completed (its process was killed) stops counting after this long.
@@ -47,18 +49,9 @@ class SharedQuota:
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:  # opened on first use: a run with nothing to push never opens it
             # mode=rw: never create the state file here (Store.open creates it, privately).
-            self._conn = sqlite3.connect(
-                f"{self.path.absolute().as_uri()}?mode=rw",
-                uri=True,
-                timeout=30,
-                isolation_level=None,
-                check_same_thread=False,
-            )
-            # As the Store's connection: in WAL mode a commit then writes the log without waiting
-            # for the disk (fsync). It still survives a crash of the process; an OS crash may
-            # lose the last calls noted, which costs at worst a 429 the pacer then holds on.
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute("PRAGMA busy_timeout=30000")
+            # As the Store's connection (its commits do not wait for the disk: an OS crash may
+            # lose the last calls noted, which costs at worst a 429 the pacer then holds on).
+            self._conn = connect_writer(f"{self.path.absolute().as_uri()}?mode=rw", uri=True)
         return self._conn
 
     def reserve(self) -> tuple[int | None, float]:

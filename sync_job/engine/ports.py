@@ -1,4 +1,5 @@
-"""What the engine needs from DealPOS: the calls pushing and resolving make, as protocols.
+"""What the engine needs from DealPOS: the calls pushing, resolving and verify make, as protocols,
+and the one way to read the invoice list page by page (`iter_invoices`).
 
 `sync_job.dealpos.client.DealposClient` implements them; tests use fakes (tests/fakes.py) and
 the simulator behind a real client. The answers are already typed at the client's edge

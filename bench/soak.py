@@ -285,7 +285,12 @@ def _iso(ts: float) -> str:
 
 
 def _settled(path: Path, since: float) -> bool:
-    """Nothing left to push, and a run that read past every change finished cleanly."""
+    """Nothing left to push, and a run that read past every change finished cleanly.
+
+    "Read past" is the cursors' word, not a run's start time alone: a webhook round is a run
+    too (status ok, after `since`) but reads only the notified orders and moves no cursor, so
+    a change it was not told of (a return) would still wait for the next polling cycle.
+    """
     if not path.exists():
         return False
     with _state(path) as db:
@@ -295,7 +300,11 @@ def _settled(path: Path, since: float) -> bool:
         clean = db.execute(
             "SELECT COUNT(*) FROM runs WHERE status = 'ok' AND started_at >= ?", (_iso(since),)
         ).fetchone()[0]
-    return int(left) == 0 and int(clean) > 0
+        (reached,) = db.execute("SELECT MIN(position) FROM cursors").fetchone()
+    # A polling run started at `since` or later moves every cursor to int(since) - LAG_SECONDS
+    # or beyond: past each change made before the drain began (TikTok's times are whole seconds).
+    past = reached is not None and int(reached) >= int(since) - LAG_SECONDS
+    return int(left) == 0 and int(clean) > 0 and past
 
 
 def _unsettled(path: Path, since: float) -> str:

@@ -43,6 +43,18 @@ def test_notify_reaches_a_real_datagram_socket(abstract: bool) -> None:
         assert sock.recv(4096) == b"READY=1"
 
 
+def test_notify_to_a_full_queue_gives_up_instead_of_hanging() -> None:
+    """A receiver that stopped reading fills its queue: notify returns False after its timeout."""
+    with datagram_socket() as (sock, address):
+        env = {"NOTIFY_SOCKET": address}
+        sent = 0
+        while notify("WATCHDOG=1", env=env, timeout=0.05):
+            sent += 1
+            assert sent < 100_000, "the queue never filled"
+        assert sock.recv(4096) == b"WATCHDOG=1"  # what was queued is intact
+        assert notify("STOPPING=1", env=env, timeout=0.05) is True  # room again: it goes out
+
+
 def test_notify_to_a_vanished_socket_does_not_raise(tmp_path: Path) -> None:
     """A socket path that no longer exists returns False instead of crashing the daemon."""
     assert notify("WATCHDOG=1", env={"NOTIFY_SOCKET": str(tmp_path / "gone")}) is False

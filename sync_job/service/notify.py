@@ -20,8 +20,12 @@ from collections.abc import Callable, Mapping
 
 __all__ = ["Watchdog", "notify", "watchdog_timeout"]
 
+SEND_TIMEOUT_SECONDS = 1.0
 
-def notify(message: str, *, env: Mapping[str, str] | None = None) -> bool:
+
+def notify(
+    message: str, *, env: Mapping[str, str] | None = None, timeout: float = SEND_TIMEOUT_SECONDS
+) -> bool:
     """Send e.g. READY=1, WATCHDOG=1 or STOPPING=1; True when a socket was there to receive it."""
     address = (env if env is not None else os.environ).get("NOTIFY_SOCKET", "")
     if not address:
@@ -29,6 +33,9 @@ def notify(message: str, *, env: Mapping[str, str] | None = None) -> bool:
     if address.startswith("@"):  # abstract namespace socket
         address = "\0" + address[1:]
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        # A receiver that stopped reading fills its queue (10 datagrams by default), and then a
+        # send blocks: a lost ping is better than a stop or watchdog thread hung for good.
+        sock.settimeout(timeout)
         try:
             sock.connect(address)
             sock.sendall(message.encode())

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -173,6 +174,34 @@ def test_daemon_sends_ready_watchdog_status_and_stopping(
     assert "STOPPING=1" in messages
     assert "STATUS=cycle 1: shop1 stopped" in messages
     assert messages.index("READY=1") < messages.index("WATCHDOG=1")
+
+
+def test_daemon_stops_when_the_signal_lands_on_the_cycle_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kernel may hand SIGTERM to any thread; the stop is still seen within a second or two."""
+    seen: list[bool] = []
+
+    def behaviour(app: StubApp) -> list[CycleResult]:
+        # Python runs the handler on the main thread: send once it is blocked in a wait (the
+        # scheduler's next run is a minute away), which must not hold the stop back that long.
+        main = threading.main_thread().ident or 0
+        while sys._current_frames()[main].f_code.co_name != "wait":
+            time.sleep(0.01)
+        time.sleep(0.2)  # past the Python lines of the wait, into the blocking lock acquire
+        signal.pthread_kill(threading.get_ident(), signal.SIGTERM)
+        deadline = time.monotonic() + 5.0
+        while not app.should_stop() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen.append(app.should_stop())
+        return [result(status="stopped")]
+
+    monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
+    store = Store.open(tmp_path / "s.db")
+    daemon = Daemon(make_config(tmp_path), app_factory=lambda c: stub_app(store, behaviour))
+    assert daemon.run() == 0
+    assert seen == [True]
+    assert daemon.signal_name == "SIGTERM"
 
 
 def sandbox_config(tmp_path: Path, tiktok_url: str, dealpos_url: str) -> Path:

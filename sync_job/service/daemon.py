@@ -2,8 +2,10 @@
 
 The cycle never runs twice at once (max_instances=1 on a one-thread pool), missed runs coalesce
 into one, and a stop request lets the current page or DealPOS call finish before the process
-exits 0. The signal handler only sets a flag; a small thread does the actual scheduler shutdown,
-because shutting APScheduler down from inside a signal handler can deadlock on its locks.
+exits 0. The signal handler only sets a flag; the main thread, which otherwise only waits for
+that flag, then shuts the scheduler down (doing it inside a signal handler can deadlock on
+APScheduler's locks). The main thread wakes every STOP_POLL_SECONDS: the kernel may hand a signal
+to any thread, and Python runs the handler only once the main thread runs again.
 
 Under systemd (Type=notify): READY=1 once the scheduler runs, WATCHDOG=1 while the cycle makes
 progress or the scheduler is idle on time (see notify.Watchdog), STATUS= after every cycle and
@@ -27,7 +29,7 @@ from typing import Any
 import structlog
 from apscheduler.events import EVENT_SCHEDULER_STARTED, SchedulerEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 
 from sync_job.domain.errors import StateError, Stopped
 from sync_job.engine.cycle import CycleResult
@@ -57,6 +59,8 @@ MIN_MISFIRE_GRACE_SECONDS = 60
 IDLE_SLACK_SECONDS = 30.0
 # A paced or retry wait beats the watchdog this often, and sees a stop request this soon.
 SLEEP_STEP_SECONDS = 1.0
+# How often the main thread looks at the stop flag (and so runs a signal handler that is due).
+STOP_POLL_SECONDS = 0.5
 # On a stop request a wait with at most this left is finished (the call after it goes out and
 # is recorded); a longer one ends at once with Stopped.
 STOP_WAIT_LIMIT_SECONDS = 5.0
@@ -84,7 +88,6 @@ class Daemon:
         self.monotonic = monotonic
         self.stop = threading.Event()
         self.force = threading.Event()  # a second signal: stop waiting for the cycle
-        self.started = threading.Event()
         self.busy = threading.Lock()
         self.app: App | None = None
         self.auth_failures: Counter[str] = Counter()
@@ -100,7 +103,7 @@ class Daemon:
         idle_limit = sched.interval_seconds + sched.jitter + IDLE_SLACK_SECONDS
         self.watchdog = Watchdog(watchdog_timeout(), idle_limit=idle_limit, clock=monotonic)
         # One worker thread: every cycle, and so the SQLite connection, lives on the same thread.
-        self.scheduler = BlockingScheduler(
+        self.scheduler = BackgroundScheduler(
             timezone="UTC",
             executors={"default": ThreadPoolExecutor(1, {"thread_name_prefix": "sync-cycle"})},
         )
@@ -262,19 +265,19 @@ class Daemon:
         self.signal_name = signal.Signals(signum).name
         self.stop.set()
 
-    def _stop_when_asked(self) -> None:
-        """Stopper thread: wait for a stop request, then shut the scheduler down."""
-        self.stop.wait()
+    def _wait_for_stop(self) -> None:
+        """Main thread: wait for a stop request, then shut the scheduler down."""
+        # Short waits, not one long one: a signal delivered to another thread is only handled
+        # when this thread runs again.
+        while not self.stop.wait(STOP_POLL_SECONDS):
+            pass
         notify("STOPPING=1")
         log.info(
             "stop requested; letting the current page or action finish", signal=self.signal_name
         )
-        self.started.wait()
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+        self.scheduler.shutdown(wait=False)
 
     def _on_scheduler_started(self, event: SchedulerEvent) -> None:
-        self.started.set()
         notify("READY=1")
 
     def _schedule(self) -> None:
@@ -300,7 +303,6 @@ class Daemon:
         previous = self._install_signals()
         self.server = start_server_if_configured(self.config, self.metrics)
         self._start_webhooks()
-        threading.Thread(target=self._stop_when_asked, name="sync-job-stopper", daemon=True).start()
         self.watchdog.start()
         log.info(
             "daemon started",
@@ -309,7 +311,8 @@ class Daemon:
         )
         try:
             if not self.stop.is_set():
-                self.scheduler.start()  # blocks until the stopper thread shuts it down
+                self.scheduler.start()  # the cycle runs on the scheduler's worker thread
+                self._wait_for_stop()
             return self._finish()  # our handlers stay on meanwhile: a second signal forces
         finally:
             self._restore_signals(previous)

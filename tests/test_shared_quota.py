@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from sync_job.dealpos.pacer import Pacer
+from sync_job.state.db import NestedUnitError
 from sync_job.state.quota import SharedQuota
 from sync_job.state.store import Store
 
@@ -38,9 +39,9 @@ def state(tmp_path: Path) -> Path:
 def test_two_processes_count_each_others_calls_and_holds(state: Path) -> None:
     """Limit 3 per 10 s: two reservations of A and one of B fill it; a hold of A stops B too."""
     clock = Clock()
-    a = SharedQuota(state, "tenant", 3, 10, clock=clock.time)
-    b = SharedQuota(state, "tenant", 3, 10, clock=clock.time)
-    other = SharedQuota(state, "another tenant", 3, 10, clock=clock.time)
+    a = SharedQuota(Store.open(state), "tenant", 3, 10, clock=clock.time)
+    b = SharedQuota(Store.open(state), "tenant", 3, 10, clock=clock.time)
+    other = SharedQuota(Store.open(state), "another tenant", 3, 10, clock=clock.time)
     first, second = a.reserve()[0], a.reserve()[0]
     assert b.reserve()[1] == 0 and first is not None and second is not None
     assert b.reserve() == (None, 10 / 3)  # every slot held by calls in flight: poll
@@ -59,7 +60,7 @@ def test_two_pacers_on_one_state_file_never_exceed_the_limit_together(state: Pat
     clock = Clock()
     pacers = [
         Pacer(5, 10, clock=clock.time, sleep=clock.sleep, wall_clock=clock.time,
-              shared=SharedQuota(state, "tenant", 5, 10, clock=clock.time))
+              shared=SharedQuota(Store.open(state), "tenant", 5, 10, clock=clock.time))
         for _ in range(2)
     ]  # fmt: skip
     starts: list[float] = []
@@ -87,11 +88,20 @@ def test_daemon_backfill_and_once_on_one_tenant_get_no_429() -> None:
 def test_over_the_limit_waits_for_as_many_completions_to_leave_as_needed(state: Path) -> None:
     """Limit 4 filled by another process (one call in flight): limit 3 waits for the 2nd oldest."""
     clock = Clock()
-    wide = SharedQuota(state, "tenant", 4, 10, clock=clock.time)
-    narrow = SharedQuota(state, "tenant", 3, 10, clock=clock.time)
+    wide = SharedQuota(Store.open(state), "tenant", 4, 10, clock=clock.time)
+    narrow = SharedQuota(Store.open(state), "tenant", 3, 10, clock=clock.time)
     for _ in range(3):
         wide.complete(wide.reserve()[0], None)
         clock.now += 1
     assert wide.reserve()[1] == 0  # in flight: 3 done (at 1000, 1001, 1002) + 1 = 4 used
     # Two calls must leave before a 3-limit process may start: the second oldest, at 1001.
     assert narrow.reserve() == (None, 1001.0 + 10 - clock.now)
+
+
+def test_a_reservation_inside_an_open_unit_of_work_is_refused(state: Path) -> None:
+    """The log shares the Store's connection: a call reserved mid-unit would commit that unit."""
+    store = Store.open(state)
+    quota = SharedQuota(store, "tenant", 3, 10)
+    with pytest.raises(NestedUnitError), store.transaction("record a page of orders"):
+        quota.reserve()
+    assert quota.reserve()[1] == 0  # outside any unit it goes through

@@ -133,17 +133,17 @@ def build_tiktok_client(
 
 
 def build_dealpos(
-    config: Config, *, sleep: Callable[[float], None], shared: bool = False
+    config: Config, *, sleep: Callable[[float], None], shared: Store | None = None
 ) -> DealposClient:
     """A DealPOS client paced to the configured quota.
 
-    `shared`: also pace by the calls of every process using the state file (it must exist).
+    `shared`: the open state file; also pace by the calls of every process using it.
     """
     dp = config.dealpos
     quota = None
-    if shared:
+    if shared is not None:
         tenant = f"{dp.base_url} {dp.client_id}"
-        quota = SharedQuota(config.state.path, tenant, dp.rate_limit, dp.rate_window_seconds)
+        quota = SharedQuota(shared, tenant, dp.rate_limit, dp.rate_window_seconds)
     return DealposClient(
         base_url=dp.base_url,
         client_id=dp.client_id,
@@ -184,7 +184,7 @@ class App:
         # join (or wait on) whatever transaction the cycle has open on `store`.
         token_store = store.second_connection()
         tiktok = build_tiktok(config, token_store, clock=clock, sleep=budget.sleep)
-        dealpos = build_dealpos(config, sleep=budget.sleep, shared=True)
+        dealpos = build_dealpos(config, sleep=budget.sleep, shared=store)
         return cls(
             config,
             store,

@@ -6,6 +6,11 @@ process's Pacer therefore also asks this log: a call may start only while fewer 
 calls of the tenant completed (or are in flight) within the last `window` seconds, across
 processes; a hold a 429 or `RateLimit-Remaining: 0` imposed is shared too. Times are wall-clock
 seconds (every process on the host reads the same clock).
+
+The log lives on the Store's own connection, in units of work of their own: a second connection
+would make each side re-read the pages the other wrote, on every call. A reservation is never
+taken inside another unit (a DealPOS call never goes out with a unit open): one that were would
+raise NestedUnitError, as any nested unit does.
 """
 
 from __future__ import annotations
@@ -14,11 +19,10 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import structlog
 
-from sync_job.state.db import connect_writer
+from sync_job.state.db import StoreBase
 
 log = structlog.get_logger(__name__)
 
@@ -27,32 +31,23 @@ STALE_SECONDS = 600.0
 
 
 class SharedQuota:
-    """A tenant's calls and holds in the state file, on a connection of its own."""
+    """A tenant's calls and holds in the state file, on the Store's connection."""
 
     def __init__(
         self,
-        path: Path,
+        store: StoreBase,
         tenant: str,
         limit: int,
         window_seconds: float,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.path = path
+        self.store = store
         self.tenant = tenant
         self.limit = limit
         self.window = float(window_seconds)
         self.clock = clock
-        self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
-
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:  # opened on first use: a run with nothing to push never opens it
-            # mode=rw: never create the state file here (Store.open creates it, privately).
-            # As the Store's connection (its commits do not wait for the disk: an OS crash may
-            # lose the last calls noted, which costs at worst a 429 the pacer then holds on).
-            self._conn = connect_writer(f"{self.path.absolute().as_uri()}?mode=rw", uri=True)
-        return self._conn
 
     def reserve(self) -> tuple[int | None, float]:
         """(reservation id, 0) when a call may start now, else (None, seconds to wait).
@@ -62,20 +57,12 @@ class SharedQuota:
         """
         with self._lock:
             try:
-                return self._reserve_once(self._db())
+                # BEGIN IMMEDIATE: one process at a time decides.
+                with self.store.transaction("reserve a DealPOS call"):
+                    return self._reserve(self.store.db.conn, self.clock())
             except sqlite3.Error as exc:
                 log.warning("shared quota unavailable, pacing alone", error=str(exc))
                 return None, 0.0
-
-    def _reserve_once(self, db: sqlite3.Connection) -> tuple[int | None, float]:
-        db.execute("BEGIN IMMEDIATE")  # one process at a time decides
-        try:
-            answer = self._reserve(db, self.clock())
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-        return answer
 
     def _reserve(self, db: sqlite3.Connection, now: float) -> tuple[int | None, float]:
         db.execute(
@@ -110,12 +97,13 @@ class SharedQuota:
         """The reserved call ended now (it counts from now); share a server-imposed hold."""
         with self._lock:
             try:
-                self._complete(reservation, hold_seconds)
+                with self.store.transaction("complete a DealPOS call"):
+                    self._complete(reservation, hold_seconds)
             except sqlite3.Error as exc:  # the reservation then ages out on its own
                 log.warning("shared quota unavailable, pacing alone", error=str(exc))
 
     def _complete(self, reservation: int | None, hold_seconds: float | None) -> None:
-        db, now = self._db(), self.clock()
+        db, now = self.store.db.conn, self.clock()
         if reservation is not None:
             db.execute("UPDATE quota_calls SET at = ?, done = 1 WHERE id = ?", (now, reservation))
         if hold_seconds is not None and hold_seconds > 0:
@@ -124,9 +112,3 @@ class SharedQuota:
                 "DO UPDATE SET until = MAX(until, excluded.until)",
                 (self.tenant, now + hold_seconds),
             )
-
-    def close(self) -> None:
-        """Close the quota's own connection."""
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None

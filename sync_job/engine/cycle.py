@@ -142,19 +142,22 @@ class Cycle:
             self._summarise(None)
             store.close()
 
-    def _locked_run(self) -> None:
-        store = self.deps.store
-        lock = ShopLock(
-            store,
-            self.shop.shop_id,
-            f"{self.shop.mode}:{self.result.run_id}",
-            clock=self.deps.clock,
-        )
+    def _take_lock(self, store: Store) -> ShopLock | None:
+        """The shop's lease for this run; None (the run is "busy") when another run holds it."""
+        owner = f"{self.shop.mode}:{self.result.run_id}"
+        lock = ShopLock(store, self.shop.shop_id, owner, clock=self.deps.clock)
         try:
             lock.acquire()
         except LockBusy as exc:
             self.result.status, self.result.error = "busy", str(exc)
             log.warning("another run holds this shop, skipping", reason=str(exc))
+            return None
+        return lock
+
+    def _locked_run(self) -> None:
+        store = self.deps.store
+        lock = self._take_lock(store)
+        if lock is None:
             return
         store.start_run(self.result.run_id, self.shop.shop_id, self.shop.mode)
         try:
@@ -206,25 +209,13 @@ class Cycle:
         progress = self.deps.progress
         counts = store.outbox_counts(self.shop.shop_id)
         progress.phase("push to DealPOS", counts["pending"] + counts["in_flight"], "call")
-
-        renewed = time.monotonic()
-
-        def heartbeat() -> None:
-            # Renewing is a write transaction: once per action would cost a commit per call,
-            # while the lease only needs renewing well within LEASE_SECONDS.
-            nonlocal renewed
-            if time.monotonic() - renewed >= RENEW_EVERY_SECONDS:
-                lock.renew()
-                renewed = time.monotonic()
-            progress.advance(1)
-
         try:
             deps = PushDeps(store, self.deps.dealpos, self.shop, self.deps.create_settle_seconds)
             control = DrainControl(
                 retry=self.deps.retry,
                 sleep=self.deps.sleep,
                 should_stop=lambda: self.deps.should_stop() or self.deps.budget.spent(),
-                heartbeat=heartbeat,
+                heartbeat=_push_heartbeat(lock, progress),
                 recent=self.recent,
             )
             self.result.push = drain(deps, control)
@@ -278,19 +269,11 @@ class Cycle:
     ) -> None:
         """Read every window of a stream; the cursor moves only after a whole window is recorded."""
         windows = list(self._windows(store, stream))
-        progress, tally = self.deps.progress, self.result.record
+        progress = self.deps.progress
         progress.phase(f"fetch {stream}", len(windows), "window")
         try:
             for window in windows:
-                for page in pages(self.shop.cipher, window):
-                    tally.add(record(page.items))
-                    heartbeat()
-                    progress.advance(
-                        0, fetched=tally.fetched + tally.returns, changed=tally.changed
-                    )
-                    if self.deps.should_stop():
-                        raise Stopped("stop requested")
-                    self.deps.budget.check()
+                self._record_window(pages(self.shop.cipher, window), record, heartbeat)
                 if self.range_windows is None and not self.dry_run:
                     with store.transaction("advance cursor"):  # on disk before the next window
                         store.advance_cursor(self.shop.shop_id, stream, window.end)
@@ -298,6 +281,24 @@ class Cycle:
                 log.debug("window done", stream=stream, start=window.start, end=window.end)
         finally:
             progress.close()
+
+    def _record_window(
+        self,
+        pages: Iterator[Page],
+        record: Callable[[list[dict[str, Any]]], PageTally],
+        heartbeat: Callable[[], None],
+    ) -> None:
+        """Record a window's pages one by one; a stop or a spent budget ends it between pages."""
+        tally = self.result.record
+        for page in pages:
+            tally.add(record(page.items))
+            heartbeat()
+            self.deps.progress.advance(
+                0, fetched=tally.fetched + tally.returns, changed=tally.changed
+            )
+            if self.deps.should_stop():
+                raise Stopped("stop requested")
+            self.deps.budget.check()
 
     def _counts(self, store: Store) -> dict[str, Any]:
         rec, push = self.result.record, self.result.push
@@ -332,3 +333,19 @@ class Cycle:
         )
         self.result.counts = counts
         log.info("cycle finished", status=self.result.status, mode=self.shop.mode, **counts)
+
+
+def _push_heartbeat(lock: ShopLock, progress: Progress) -> Callable[[], None]:
+    """Called after every action: advance the progress bar, renew the shop's lease now and then."""
+    renewed = time.monotonic()
+
+    def heartbeat() -> None:
+        # Renewing is a write transaction: once per action would cost a commit per call,
+        # while the lease only needs renewing well within LEASE_SECONDS.
+        nonlocal renewed
+        if time.monotonic() - renewed >= RENEW_EVERY_SECONDS:
+            lock.renew()
+            renewed = time.monotonic()
+        progress.advance(1)
+
+    return heartbeat

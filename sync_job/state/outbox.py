@@ -92,7 +92,7 @@ class OutboxTable(StoreBase):
         return None if row is None else self._outbox_row(row)
 
     def next_pending_orders(self, shop_id: str, after_id: int, limit: int) -> list[OutboxRow]:
-        """The oldest actionable row of each order, in outbox order, past row id `after_id`."""
+        """Actionable rows (pending or in flight) in outbox order, past row id `after_id`."""
         rows = self._all(
             "SELECT * FROM outbox WHERE shop_id = ? AND state IN ('pending', 'in_flight') "
             "AND id > ? ORDER BY id LIMIT ?",

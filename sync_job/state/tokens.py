@@ -18,20 +18,15 @@ import hashlib
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 
 from sync_job.domain.model import Tokens
-from sync_job.state.db import StoreBase
+from sync_job.state.db import StoreBase, iso_now
 
 
 def seed_of(access_token: str, refresh_token: str) -> str:
     """A fingerprint of a configured pair: a SHA-256, never the values themselves."""
     text = f"sync-job token seed\0{access_token}\0{refresh_token}"
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _now(clock: Callable[[], float]) -> str:
-    return datetime.fromtimestamp(clock(), UTC).isoformat(timespec="seconds")
 
 
 def load_pair(conn: sqlite3.Connection, app_key: str) -> Tokens | None:
@@ -68,7 +63,7 @@ def replace_pair(
             tokens.access_expires_at,
             tokens.refresh_token,
             tokens.refresh_expires_at,
-            _now(clock),
+            iso_now(clock),
             seed,
         ),
     )

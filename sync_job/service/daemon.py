@@ -278,6 +278,8 @@ class Daemon:
         self.scheduler.shutdown(wait=False)
 
     def _on_scheduler_started(self, event: SchedulerEvent) -> None:
+        # A listener, not a call after start(): it runs inside start(), before the scheduler's
+        # thread exists, so READY=1 always comes before the first cycle's WATCHDOG=1.
         notify("READY=1")
 
     def _schedule(self) -> None:
